@@ -1,0 +1,345 @@
+"""Typed, validated view of params.yaml.
+
+Every section is a frozen dataclass; `load()` reads the file once and rejects unknown keys,
+wrong types and out-of-range values with an error naming the key, before any stage does work.
+This module imports no torch, so numpy-only stages start fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+
+class ParamsError(ValueError):
+    """An invalid params.yaml: the message names the key and what was expected."""
+
+
+@dataclass(frozen=True)
+class Counts:
+    cubes: int = 600
+    spheres: int = 600
+
+
+@dataclass(frozen=True)
+class SyntheticParams:
+    seed: int = 0
+    image_size: int = 64  # H = W of the rendered images
+    fov_deg: float = 32.0  # angular extent of both axes of the range image
+    counts: Counts = field(default_factory=Counts)
+    distance: tuple[float, float] = (6.0, 12.0)  # metres, sensor to object centre
+    size: tuple[float, float] = (1.5, 3.0)  # metres, cube edge or sphere diameter
+    max_range: float = 50.0  # metres; "no return" is written as this depth
+    depth_noise: float = 0.005  # std of range noise per metre of range
+    dropout: float = 0.02  # fraction of returns dropped at random
+    rgb_noise: float = 0.02  # std of additive RGB noise, fraction of full scale
+    exposure: tuple[float, float] = (0.6, 1.4)
+    ambient: tuple[float, float] = (0.05, 0.3)
+    camera_failure: float = 0.2  # fraction of frames shot in the dark (RGB uninformative)
+    lidar_failure: float = 0.2  # fraction of scans of a low-reflectivity object (few returns)
+
+
+@dataclass(frozen=True)
+class DataParams:
+    raw: str = "data/raw/synthetic"
+    image_size: int = 32  # prepared H = W; smaller than native resizes both modalities
+    max_range: float = 50.0  # depth >= this is "no return" (a = 0)
+    skip_invalid: bool = False  # skip corrupt files (listed in the report) instead of failing
+
+
+@dataclass(frozen=True)
+class SplitParams:
+    seed: int = 0
+    val: float = 0.15
+    test: float = 0.25
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    fusion: str = "hadamard"  # the promoted strategy (a key of `strategies`); export only
+    feature_dim: int = 128  # channels of each modality's 8x8-downsampled feature map
+    heads: int = 4  # attention heads (attention strategy only)
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    epochs: int = 6
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda
+    class_weights: bool = False  # weight the loss by inverse class frequency (train split)
+    modality_dropout: float = 0.0  # fraction of training samples with one modality zeroed
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    batch_size: int = 256
+    seed: int = 0
+    device: str = "auto"
+    noise_levels: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0)  # std, normalised units
+    drop_levels: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)  # fraction of returns
+    ece_bins: int = 15
+    latency_repeats: int = 30
+    gallery: int = 16  # test samples shown in the aggregate gallery
+
+
+# Keys a strategy may override, and the one it may add (`fusion`: the registered op).
+OVERRIDABLE = {
+    "model": {f.name for f in dataclasses.fields(ModelParams)} - {"fusion"},
+    "train": {f.name for f in dataclasses.fields(TrainParams)},
+}
+STRATEGY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class StrategyConfig:
+    """One strategy, resolved: shared `model`/`train` with its overrides applied."""
+
+    name: str  # key in `strategies` (= the stage suffix)
+    fusion: str  # registered op to build
+    model: ModelParams
+    train: TrainParams
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Params:
+    synthetic: SyntheticParams
+    data: DataParams
+    split: SplitParams
+    model: ModelParams
+    train: TrainParams
+    evaluate: EvaluateParams
+    strategies: dict[str, dict]
+
+    def strategy(self, name: str) -> StrategyConfig:
+        if name not in self.strategies:
+            raise ParamsError(
+                f"unknown strategy {name!r}: `strategies` has {sorted(self.strategies)}"
+            )
+        overrides = dict(self.strategies[name])
+        fusion = overrides.pop("fusion", name)
+        model = {k: v for k, v in overrides.items() if k in OVERRIDABLE["model"]}
+        train = {k: v for k, v in overrides.items() if k in OVERRIDABLE["train"]}
+        return StrategyConfig(
+            name=name,
+            fusion=fusion,
+            model=dataclasses.replace(self.model, fusion=fusion, **model),
+            train=dataclasses.replace(self.train, **train),
+        )
+
+    @property
+    def promoted(self) -> StrategyConfig:
+        return self.strategy(self.model.fusion)
+
+
+def load(path: str | Path = "params.yaml") -> Params:
+    """Read and validate params.yaml; raise ParamsError naming the first bad key."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"{path}: params file not found")
+    raw = yaml.safe_load(path.read_text()) or {}
+    return from_dict(raw, source=str(path))
+
+
+def from_dict(raw: dict, source: str = "params") -> Params:
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{source}: expected a mapping at the top level")
+    sections = {f.name: f.type for f in dataclasses.fields(Params)}
+    unknown = set(raw) - set(sections)
+    if unknown:
+        raise ParamsError(f"{source}: unknown section(s) {sorted(unknown)}")
+    hints = typing.get_type_hints(Params)
+    built = {}
+    for name in sections:
+        if name == "strategies":
+            continue
+        built[name] = _build(hints[name], raw.get(name, {}), name)
+    built["strategies"] = _strategies(raw.get("strategies"))
+    params = Params(**built)
+    _check_ranges(params)
+    for name in params.strategies:  # every override must produce valid values too
+        resolved = params.strategy(name)
+        _check_model(resolved.model, f"strategies.{name}")
+        _check_train(resolved.train, f"strategies.{name}")
+    if params.model.fusion not in params.strategies:
+        raise ParamsError(
+            f"model.fusion: {params.model.fusion!r} is not a key of `strategies`; "
+            f"valid names: {sorted(params.strategies)}"
+        )
+    return params
+
+
+def _build(cls, value, key: str):
+    """Build dataclass `cls` from a dict, checking keys and leaf types."""
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise ParamsError(f"{key}: expected a mapping, got {type(value).__name__}")
+    hints = typing.get_type_hints(cls)
+    unknown = set(value) - set(hints)
+    if unknown:
+        raise ParamsError(f"{key}: unknown key(s) {sorted(unknown)}; expected some of {sorted(hints)}")
+    kwargs = {}
+    for name, hint in hints.items():
+        if name not in value:
+            continue
+        kwargs[name] = _coerce(hint, value[name], f"{key}.{name}")
+    return cls(**kwargs)
+
+
+def _coerce(hint, value, key: str):
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, key)
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        args = typing.get_args(hint)
+        if not isinstance(value, (list, tuple)):
+            raise ParamsError(f"{key}: expected a list, got {value!r}")
+        if args[-1] is not Ellipsis and len(value) != len(args):
+            raise ParamsError(f"{key}: expected a list of {len(args)} numbers, got {value!r}")
+        items = tuple(_coerce(args[0], v, f"{key}[{i}]") for i, v in enumerate(value))
+        if args[-1] is not Ellipsis and items[0] > items[1]:
+            raise ParamsError(f"{key}: expected [low, high] with low <= high, got {value!r}")
+        return items
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ParamsError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ParamsError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, str):  # YAML reads "1e-3" as a string
+            try:
+                value = float(value)
+            except ValueError:
+                raise ParamsError(f"{key}: expected a number, got {value!r}") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ParamsError(f"{key}: expected a number, got {value!r}")
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ParamsError(f"{key}: expected a finite number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str) or not value:
+            raise ParamsError(f"{key}: expected a non-empty string, got {value!r}")
+        return value
+    if isinstance(hint, types.GenericAlias):  # pragma: no cover - only dict[str, dict] uses it
+        return value
+    raise TypeError(f"{key}: unsupported params type {hint}")  # pragma: no cover
+
+
+def _strategies(value) -> dict[str, dict]:
+    if not isinstance(value, dict) or not value:
+        raise ParamsError("strategies: expected a non-empty mapping of name -> overrides")
+    allowed = OVERRIDABLE["model"] | OVERRIDABLE["train"] | {"fusion"}
+    out = {}
+    for name, overrides in value.items():
+        if not isinstance(name, str) or not STRATEGY_NAME.match(name):
+            raise ParamsError(f"strategies: name {name!r} must match {STRATEGY_NAME.pattern}")
+        overrides = {} if overrides is None else overrides
+        if not isinstance(overrides, dict):
+            raise ParamsError(f"strategies.{name}: expected a mapping of overrides, got {overrides!r}")
+        unknown = set(overrides) - allowed
+        if unknown:
+            raise ParamsError(
+                f"strategies.{name}: unknown key(s) {sorted(unknown)}; "
+                f"a strategy may set `fusion` and any of {sorted(allowed - {'fusion'})}"
+            )
+        typed = {}
+        for key, v in overrides.items():
+            section = ModelParams if key in OVERRIDABLE["model"] | {"fusion"} else TrainParams
+            hint = typing.get_type_hints(section)[key]
+            typed[key] = _coerce(hint, v, f"strategies.{name}.{key}")
+        out[name] = typed
+    return out
+
+
+def _require(ok: bool, key: str, expected: str, value) -> None:
+    if not ok:
+        raise ParamsError(f"{key}: expected {expected}, got {value!r}")
+
+
+def _check_model(m: ModelParams, key: str) -> None:
+    _require(m.feature_dim >= 1, f"{key}.feature_dim", "an integer >= 1", m.feature_dim)
+    _require(m.heads >= 1, f"{key}.heads", "an integer >= 1", m.heads)
+
+
+def _check_train(t: TrainParams, key: str) -> None:
+    _require(t.epochs >= 1, f"{key}.epochs", "an integer >= 1", t.epochs)
+    _require(t.batch_size >= 1, f"{key}.batch_size", "an integer >= 1", t.batch_size)
+    _require(t.lr > 0, f"{key}.lr", "a number > 0", t.lr)
+    _require(t.weight_decay >= 0, f"{key}.weight_decay", "a number >= 0", t.weight_decay)
+    _require(t.seed >= 0, f"{key}.seed", "an integer >= 0", t.seed)
+    _require(t.device in ("auto", "cpu", "cuda"), f"{key}.device", "auto, cpu or cuda", t.device)
+    _require(
+        0 <= t.modality_dropout < 1, f"{key}.modality_dropout", "a fraction in [0, 1)",
+        t.modality_dropout,
+    )
+
+
+def _check_ranges(p: Params) -> None:
+    s = p.synthetic
+    _require(s.seed >= 0, "synthetic.seed", "an integer >= 0", s.seed)
+    _require(s.image_size >= 8, "synthetic.image_size", "an integer >= 8", s.image_size)
+    _require(0 < s.fov_deg < 180, "synthetic.fov_deg", "degrees in (0, 180)", s.fov_deg)
+    for cls in ("cubes", "spheres"):
+        n = getattr(s.counts, cls)
+        _require(n >= 0, f"synthetic.counts.{cls}", "a count >= 0", n)
+    _require(s.counts.cubes + s.counts.spheres > 0, "synthetic.counts", "at least one sample",
+             dataclasses.asdict(s.counts))
+    _require(s.distance[0] > 0, "synthetic.distance", "positive metres", s.distance)
+    _require(s.size[0] > 0, "synthetic.size", "positive metres", s.size)
+    _require(s.distance[1] + s.size[1] < s.max_range, "synthetic.max_range",
+             "a range beyond the farthest object", s.max_range)
+    _require(s.depth_noise >= 0, "synthetic.depth_noise", "a number >= 0", s.depth_noise)
+    _require(0 <= s.dropout < 1, "synthetic.dropout", "a fraction in [0, 1)", s.dropout)
+    _require(s.rgb_noise >= 0, "synthetic.rgb_noise", "a number >= 0", s.rgb_noise)
+    _require(s.exposure[0] >= 0, "synthetic.exposure", "non-negative gains", s.exposure)
+    _require(0 <= s.ambient[0] and s.ambient[1] <= 1, "synthetic.ambient", "values in [0, 1]",
+             s.ambient)
+    for key in ("camera_failure", "lidar_failure"):
+        v = getattr(s, key)
+        _require(0 <= v <= 1, f"synthetic.{key}", "a fraction in [0, 1]", v)
+    _require(s.camera_failure + s.lidar_failure <= 1, "synthetic.camera_failure",
+             "camera_failure + lidar_failure <= 1 (the failures are disjoint)",
+             (s.camera_failure, s.lidar_failure))
+
+    d = p.data
+    _require(d.image_size >= 8, "data.image_size", "an integer >= 8", d.image_size)
+    _require(d.max_range > 0, "data.max_range", "a number > 0", d.max_range)
+
+    sp = p.split
+    _require(sp.seed >= 0, "split.seed", "an integer >= 0", sp.seed)
+    for key in ("val", "test"):
+        v = getattr(sp, key)
+        _require(0 < v < 1, f"split.{key}", "a fraction in (0, 1)", v)
+    _require(sp.val + sp.test < 1, "split", "val + test < 1", (sp.val, sp.test))
+
+    _check_model(p.model, "model")
+    _check_train(p.train, "train")
+
+    e = p.evaluate
+    _require(e.batch_size >= 1, "evaluate.batch_size", "an integer >= 1", e.batch_size)
+    _require(e.device in ("auto", "cpu", "cuda"), "evaluate.device", "auto, cpu or cuda", e.device)
+    _require(len(e.noise_levels) >= 2 and all(v >= 0 for v in e.noise_levels)
+             and list(e.noise_levels) == sorted(e.noise_levels),
+             "evaluate.noise_levels", "at least two increasing stds >= 0", e.noise_levels)
+    _require(len(e.drop_levels) >= 2 and all(0 <= v <= 1 for v in e.drop_levels)
+             and list(e.drop_levels) == sorted(e.drop_levels),
+             "evaluate.drop_levels", "at least two increasing fractions in [0, 1]", e.drop_levels)
+    _require(e.ece_bins >= 1, "evaluate.ece_bins", "an integer >= 1", e.ece_bins)
+    _require(e.latency_repeats >= 1, "evaluate.latency_repeats", "an integer >= 1",
+             e.latency_repeats)
+    _require(e.gallery >= 0, "evaluate.gallery", "an integer >= 0", e.gallery)
