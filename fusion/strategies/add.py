@@ -1,0 +1,21 @@
+"""Intermediate fusion by element-wise sum."""
+
+from __future__ import annotations
+
+import torch
+
+from fusion.nets import Fusion, IntermediateFusion
+from fusion.params import ModelParams
+from fusion.strategies import register
+
+
+class Add(Fusion):
+    """a, b (B, C, h, w) -> a + b (B, C, h, w). No parameters."""
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return a + b
+
+
+@register("add")
+def add(model_params: ModelParams, image_size: int) -> IntermediateFusion:
+    return IntermediateFusion(Add(model_params.feature_dim), image_size)
