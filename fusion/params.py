@@ -189,7 +189,9 @@ def _build(cls, value, key: str):
     hints = typing.get_type_hints(cls)
     unknown = set(value) - set(hints)
     if unknown:
-        raise ParamsError(f"{key}: unknown key(s) {sorted(unknown)}; expected some of {sorted(hints)}")
+        raise ParamsError(
+            f"{key}: unknown key(s) {sorted(unknown)}; expected some of {sorted(hints)}"
+        )
     kwargs = {}
     for name, hint in hints.items():
         if name not in value:
@@ -250,7 +252,9 @@ def _strategies(value) -> dict[str, dict]:
             raise ParamsError(f"strategies: name {name!r} must match {STRATEGY_NAME.pattern}")
         overrides = {} if overrides is None else overrides
         if not isinstance(overrides, dict):
-            raise ParamsError(f"strategies.{name}: expected a mapping of overrides, got {overrides!r}")
+            raise ParamsError(
+                f"strategies.{name}: expected a mapping of overrides, got {overrides!r}"
+            )
         unknown = set(overrides) - allowed
         if unknown:
             raise ParamsError(

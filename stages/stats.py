@@ -1,0 +1,20 @@
+"""DVC stage `stats`: per-channel mean/std of the train split -> data/stats.json."""
+
+from fusion import params
+from fusion.dataset import load_prepared
+from fusion.io import read_json, write_json
+from fusion.stats import compute_stats
+
+PREPARED, SPLITS, OUT = "data/prepared", "data/splits.json", "data/stats.json"
+
+
+def main() -> None:
+    params.load()  # validate before work
+    data = load_prepared(PREPARED, mmap=True)
+    stats = compute_stats(data.rgb, data.xyza, read_json(SPLITS, "splits")["train"])
+    write_json(OUT, stats)
+    print(f"stats over {stats['train_samples']} train samples")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""prepare: pairing, validation, error reporting, XYZA and resizing on small hand-made layouts."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fusion.dataset import DatasetError, load_prepared, prepare
+
+SIZE = 8
+MAX_RANGE = 50.0
+
+
+def write_class(root, name, stems, rng, rgb_only=(), lidar_only=()):
+    folder = root / name
+    (folder / "rgb").mkdir(parents=True)
+    (folder / "lidar").mkdir()
+    angles = np.deg2rad(np.arange(-4, 4, 1.0)).astype(np.float32)
+    np.save(folder / "azimuth.npy", angles)
+    np.save(folder / "zenith.npy", angles * 0.5)
+    for stem in [*stems, *rgb_only]:
+        rgb = rng.integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8)
+        Image.fromarray(rgb, "RGB").save(folder / "rgb" / f"{stem}.png")
+    for stem in [*stems, *lidar_only]:
+        depth = rng.uniform(5, 20, (SIZE, SIZE)).astype(np.float32)
+        depth[0, :3] = MAX_RANGE  # a few missing returns
+        np.save(folder / "lidar" / f"{stem}.npy", depth)
+    return folder
+
+
+@pytest.fixture
+def layout(tmp_path):
+    rng = np.random.default_rng(0)
+    root = tmp_path / "raw"
+    cubes = write_class(root, "cubes", ["0000", "0001", "0002"], rng, rgb_only=["0009"])
+    spheres = write_class(root, "spheres", ["0000", "0001", "0002", "0003"], rng,
+                          lidar_only=["0007", "0008"])
+    (cubes / "rgb" / ".DS_Store").write_bytes(b"junk")
+    (spheres / "notes.txt").write_text("taken on a rainy day")
+    (spheres / "rgb" / "0002.png").write_bytes(b"this is not a png")  # corrupt image
+    depth = np.full((SIZE, SIZE), 10.0, np.float32)
+    depth[3, 3] = np.nan
+    np.save(spheres / "lidar" / "0003.npy", depth)  # NaN depth
+    return root
+
+
+def test_corrupt_files_are_all_reported_at_once(layout, tmp_path):
+    with pytest.raises(DatasetError) as err:
+        prepare(layout, tmp_path / "out", SIZE, MAX_RANGE, progress=False)
+    message = str(err.value)
+    assert "2 corrupt file(s)" in message
+    assert str(layout / "spheres" / "rgb" / "0002.png") in message
+    assert str(layout / "spheres" / "lidar" / "0003.npy") in message
+    assert "NaN" in message and "undecodable" in message
+    assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+def test_skip_mode_reports_skipped_unmatched_and_ignored(layout, tmp_path):
+    report = prepare(layout, tmp_path / "out", SIZE, MAX_RANGE, skip_invalid=True, progress=False)
+    assert report["samples"] == 5
+    assert {s["path"] for s in report["skipped"]} == {
+        str(layout / "spheres" / "rgb" / "0002.png"),
+        str(layout / "spheres" / "lidar" / "0003.npy"),
+    }
+    cubes, spheres = report["classes"]["cubes"], report["classes"]["spheres"]
+    assert (cubes["label"], spheres["label"]) == (0, 1)
+    assert (cubes["pairs"], spheres["pairs"]) == (3, 2)
+    assert (cubes["unmatched_rgb"], cubes["unmatched_lidar"]) == (1, 0)
+    assert (spheres["unmatched_rgb"], spheres["unmatched_lidar"]) == (0, 2)
+    assert cubes["ignored_examples"] == ["cubes/rgb/.DS_Store"]
+    assert spheres["ignored_examples"] == ["spheres/notes.txt"]
+    on_disk = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert on_disk["skipped"] == report["skipped"]
+
+
+def test_cache_shapes_dtypes_index_and_xyza_formula(layout, tmp_path):
+    prepare(layout, tmp_path / "out", SIZE, MAX_RANGE, skip_invalid=True, progress=False)
+    data = load_prepared(tmp_path / "out")
+    assert data.rgb.dtype == np.uint8 and data.rgb.shape == (5, 4, SIZE, SIZE)
+    assert data.xyza.dtype == np.float32 and data.xyza.shape == (5, 4, SIZE, SIZE)
+    assert data.labels.dtype == np.int64 and data.labels.tolist() == [0, 0, 0, 1, 1]
+    assert data.index["id"].tolist()[:4] == ["cubes/0000", "cubes/0001", "cubes/0002",
+                                             "spheres/0000"]
+    assert data.classes == ["cubes", "spheres"]
+    assert (data.rgb[:, 3] == 255).all()  # RGB PNG gets alpha 255
+
+    folder = layout / "spheres"
+    depth = np.load(folder / "lidar" / "0001.npy")
+    az, ze = np.load(folder / "azimuth.npy"), np.load(folder / "zenith.npy")
+    a, z = az[:, None], ze[None, :]
+    expected = np.stack([
+        depth * np.sin(-a) * np.cos(-z),
+        depth * np.cos(-a) * np.cos(-z),
+        depth * np.sin(-z) * np.ones_like(a),
+        (depth < MAX_RANGE).astype(np.float32),
+    ])
+    np.testing.assert_allclose(data.xyza[4], expected, rtol=1e-5, atol=1e-5)
+    assert data.xyza[4, 3, 0, :3].sum() == 0  # the missing returns
+
+
+def test_resize_keeps_the_validity_mask_meaningful(tmp_path):
+    root = tmp_path / "raw"
+    write_class(root, "cubes", ["0000"], np.random.default_rng(1))
+    write_class(root, "spheres", ["0000"], np.random.default_rng(2))
+    depth = np.full((SIZE, SIZE), 10.0, np.float32)
+    depth[:4, :4] = MAX_RANGE  # a whole 2x2 output block without returns
+    np.save(root / "cubes" / "lidar" / "0000.npy", depth)
+    prepare(root, tmp_path / "out", SIZE // 2, MAX_RANGE, progress=False)
+    data = load_prepared(tmp_path / "out")
+    assert data.xyza.shape == (2, 4, SIZE // 2, SIZE // 2)
+    alpha = data.xyza[0, 3]
+    assert set(np.unique(alpha)) <= {0.0, 1.0}
+    assert (alpha[:2, :2] == 0).all() and (alpha[2:, 2:] == 1).all()
+    ranges = np.linalg.norm(data.xyza[0, :3], axis=0)
+    np.testing.assert_allclose(ranges[alpha == 1], 10.0, rtol=1e-4)  # no blending with misses
+    np.testing.assert_allclose(ranges[alpha == 0], MAX_RANGE, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "breakage, expected",
+    [
+        (lambda root: None, "data root not found"),
+        (lambda root: root.mkdir(), "empty data root"),
+        (lambda root: (root / "cubes" / "zenith.npy").unlink(), "missing zenith.npy"),
+        (lambda root: np.save(root / "cubes" / "azimuth.npy", np.zeros(5, np.float32)),
+         "do not match the angle files"),
+        (lambda root: np.save(root / "cubes" / "azimuth.npy", np.full(8, np.nan, np.float32)),
+         "NaN"),
+    ],
+)
+def test_structural_errors_are_clear(tmp_path, breakage, expected):
+    root = tmp_path / "raw"
+    if expected not in ("data root not found", "empty data root"):
+        write_class(root, "cubes", ["0000"], np.random.default_rng(0))
+    breakage(root)
+    with pytest.raises(DatasetError, match=expected):
+        prepare(root, tmp_path / "out", SIZE, MAX_RANGE, progress=False)
+
+
+def test_image_size_larger_than_native_is_an_error(layout, tmp_path):
+    with pytest.raises(DatasetError, match="exceeds the native size"):
+        prepare(layout, tmp_path / "out", SIZE * 2, MAX_RANGE, progress=False)
