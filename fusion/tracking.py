@@ -1,0 +1,56 @@
+"""Optional Weights & Biases logging, configured only by W&B's own environment variables.
+
+Off unless `WANDB_MODE` is `online`/`offline`, or `WANDB_API_KEY` is set (and `WANDB_MODE` is not
+`disabled`). Runs are grouped by the DVC experiment (`DVC_EXP_NAME`) when there is one. Files go
+to `WANDB_DIR`, or else to a cache folder outside the repository, so that they never land in
+DVC's temporary experiment folders.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_DIR = Path.home() / ".cache" / "fusion" / "wandb"
+
+
+def enabled() -> bool:
+    mode = os.environ.get("WANDB_MODE", "").lower()
+    if mode == "disabled":
+        return False
+    return mode in ("online", "offline") or bool(os.environ.get("WANDB_API_KEY"))
+
+
+class Run:
+    """A W&B run, or a no-op when W&B is off."""
+
+    def __init__(self, name: str, config: dict, job_type: str = "train"):
+        self._run = None
+        if not enabled():
+            return
+        import wandb
+
+        directory = Path(os.environ.get("WANDB_DIR") or DEFAULT_DIR)
+        directory.mkdir(parents=True, exist_ok=True)
+        self._run = wandb.init(
+            project=os.environ.get("WANDB_PROJECT", "rgb-lidar-fusion"),
+            name=name,
+            group=os.environ.get("DVC_EXP_NAME") or None,
+            job_type=job_type,
+            config=config,
+            dir=str(directory),
+            reinit="finish_previous",
+        )
+
+    @property
+    def directory(self) -> Path | None:
+        return Path(self._run.dir).parent if self._run else None
+
+    def log(self, metrics: dict, step: int | None = None) -> None:
+        if self._run:
+            self._run.log(metrics, step=step)
+
+    def finish(self, summary: dict | None = None) -> None:
+        if self._run:
+            self._run.summary.update(summary or {})
+            self._run.finish()

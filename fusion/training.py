@@ -1,0 +1,228 @@
+"""Train one strategy on the prepared cache.
+
+The split is normalised once into device tensors; batches are formed by indexing them
+(no per-sample decoding or Python transforms per step). The best-validation-loss weights are
+kept. CUDA gets bf16 autocast and channels-last; the CPU run is seeded and deterministic.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from fusion import strategies
+from fusion.dataset import Prepared
+from fusion.evaluation import predict
+from fusion.io import atomic_path
+from fusion.normalize import Normalizer
+from fusion.params import ModelParams, StrategyConfig
+from fusion.tracking import Run
+
+CHECKPOINT_FORMAT = 1
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' requested but CUDA is not available")
+    return torch.device(name)
+
+
+@dataclass
+class Inputs:
+    """A split, normalised and on the device."""
+
+    rgb: torch.Tensor  # float32 (N, 4, H, W)
+    xyza: torch.Tensor  # float32 (N, 4, H, W)
+    labels: torch.Tensor  # int64 (N,)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def split_inputs(data: Prepared, rows, normalizer: Normalizer, device: torch.device) -> Inputs:
+    rows = torch.as_tensor(rows, dtype=torch.long)
+    memory = torch.channels_last if device.type == "cuda" else torch.contiguous_format
+
+    def to(x):
+        return x.to(device, non_blocking=True).contiguous(memory_format=memory)
+
+    return Inputs(
+        rgb=to(normalizer.rgb(torch.from_numpy(data.rgb)[rows].to(device))),
+        xyza=to(normalizer.xyza(torch.from_numpy(data.xyza)[rows].to(device))),
+        labels=torch.from_numpy(data.labels)[rows].to(device),
+    )
+
+
+def autocast(device: torch.device):
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+def drop_modality(rgb, xyza, fraction: float, generator: torch.Generator):
+    """Zero (= train mean) one modality, chosen at random, for `fraction` of the batch."""
+    b = rgb.shape[0]
+    u = torch.rand(b, generator=generator, device=generator.device).to(rgb.device)
+    drop_rgb = (u < fraction / 2).view(b, 1, 1, 1)
+    drop_lidar = ((u >= fraction / 2) & (u < fraction)).view(b, 1, 1, 1)
+    return rgb.masked_fill(drop_rgb, 0.0), xyza.masked_fill(drop_lidar, 0.0)
+
+
+def evaluate_loss(model, inputs: Inputs, batch_size: int, device) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy over `inputs`."""
+    logits = predict(model, inputs.rgb, inputs.xyza, batch_size, device)
+    labels = inputs.labels.cpu()
+    accuracy = (logits.argmax(1) == labels).float().mean().item()
+    return F.cross_entropy(logits, labels).item(), accuracy
+
+
+def peak_memory_mb(device: torch.device) -> tuple[float, str]:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20, "cuda_max_allocated"
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "process_peak_rss"
+
+
+def index_batches(inputs: Inputs, batch_size: int, generator: torch.Generator):
+    """Shuffled batches formed by indexing the device tensors: (rgb, xyza, labels) tuples."""
+    order = torch.randperm(len(inputs), generator=generator).to(inputs.labels.device)
+    for start in range(0, len(inputs), batch_size):
+        idx = order[start : start + batch_size]
+        yield inputs.rgb[idx], inputs.xyza[idx], inputs.labels[idx]
+
+
+def train_epoch(model, optimizer, batches, device, weight=None, modality_dropout: float = 0.0,
+                generator: torch.Generator | None = None) -> float:
+    """One pass over `batches` of (rgb, xyza, labels); returns the mean training loss."""
+    model.train()
+    total = torch.zeros((), device=device)
+    seen = 0
+    for rgb, xyza, y in batches:
+        rgb, xyza, y = (t.to(device, non_blocking=True) for t in (rgb, xyza, y))
+        if modality_dropout > 0:
+            rgb, xyza = drop_modality(rgb, xyza, modality_dropout, generator)
+        with autocast(device):
+            loss = F.cross_entropy(model(rgb, xyza).float(), y, weight=weight)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += loss.detach() * len(y)
+        seen += len(y)
+    return total.item() / seen  # the only host sync of the epoch
+
+
+@dataclass
+class TrainResult:
+    model: torch.nn.Module  # with the best-validation weights, on the CPU
+    history: pd.DataFrame  # epoch, train_loss, val_loss, val_accuracy
+    metrics: dict
+
+
+def train(
+    cfg: StrategyConfig,
+    data: Prepared,
+    splits: dict,
+    stats: dict,
+    progress: bool = True,
+) -> TrainResult:
+    t = cfg.train
+    device = resolve_device(t.device)
+    torch.manual_seed(t.seed)
+    model = strategies.build(cfg.fusion, cfg.model, data.image_size).to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+        torch.cuda.reset_peak_memory_stats(device)
+    normalizer = Normalizer(stats, device)
+    train_set = split_inputs(data, splits["train"], normalizer, device)
+    val_set = split_inputs(data, splits["val"], normalizer, device)
+    if len(train_set) == 0 or len(val_set) == 0:
+        raise ValueError(f"empty split: train {len(train_set)}, val {len(val_set)} samples")
+
+    weight = None
+    if t.class_weights:  # inverse class frequency, mean weight 1 over the train split
+        counts = torch.bincount(train_set.labels, minlength=len(data.classes)).float()
+        weight = counts.sum() / (len(counts) * counts.clamp_min(1))
+    optimizer = torch.optim.Adam(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+    generator = torch.Generator().manual_seed(t.seed)
+    params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    run = Run(cfg.name, {**cfg.to_dict(), "trainable_params": params})
+
+    history, best, best_state = [], None, None
+    train_seconds = epoch_seconds = 0.0
+    steps = -(-len(train_set) // t.batch_size)
+    for epoch in range(1, t.epochs + 1):
+        epoch_start = time.perf_counter()
+        batches = tqdm(index_batches(train_set, t.batch_size, generator), total=steps,
+                       desc=f"{cfg.name} epoch {epoch}/{t.epochs}", unit="batch", leave=False,
+                       disable=not progress)
+        train_loss = train_epoch(model, optimizer, batches, device, weight, t.modality_dropout,
+                                 generator)
+        train_seconds += time.perf_counter() - epoch_start
+        val_loss, val_accuracy = evaluate_loss(model, val_set, 4 * t.batch_size, device)
+        epoch_seconds += time.perf_counter() - epoch_start
+        row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
+               "val_accuracy": val_accuracy}
+        history.append(row)
+        run.log(row, step=epoch)
+        if progress:
+            print(f"{cfg.name} epoch {epoch}: train {train_loss:.4f}  val {val_loss:.4f}  "
+                  f"acc {val_accuracy:.4f}", flush=True)
+        if best is None or val_loss < best["val_loss"]:
+            best = row
+            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+    memory, memory_kind = peak_memory_mb(device)
+    model = model.cpu().to(memory_format=torch.contiguous_format)
+    model.load_state_dict(best_state)
+    metrics = {
+        "params": params,
+        "best_val_loss": best["val_loss"],
+        "best_epoch": best["epoch"],
+        "val_accuracy": best["val_accuracy"],
+        "seconds_per_epoch": epoch_seconds / t.epochs,
+        "samples_per_second": len(train_set) * t.epochs / train_seconds,
+        "peak_memory_mb": memory,
+        "peak_memory_kind": memory_kind,
+        "device": str(device),
+        "train_samples": len(train_set),
+    }
+    run.finish(metrics)
+    return TrainResult(model=model, history=pd.DataFrame(history), metrics=metrics)
+
+
+def save_checkpoint(path: str | Path, result: TrainResult, cfg: StrategyConfig, data: Prepared,
+                    stats: dict, max_range: float) -> None:
+    """The best model plus everything needed to rebuild it and prepare its inputs."""
+    checkpoint = {
+        "format": CHECKPOINT_FORMAT,
+        "config": cfg.to_dict(),
+        "image_size": data.image_size,
+        "max_range": max_range,
+        "classes": data.classes,
+        "stats": stats,
+        "state_dict": result.model.state_dict(),
+        "metrics": result.metrics,
+    }
+    with atomic_path(path) as tmp:
+        torch.save(checkpoint, tmp)
+
+
+def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict]:
+    """Rebuild the model of a checkpoint (weights_only load); returns (model in eval mode, dict)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: checkpoint not found (run the `train` stage)")
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    if checkpoint.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: unknown checkpoint format {checkpoint.get('format')!r}")
+    config = checkpoint["config"]
+    model = strategies.build(config["fusion"], ModelParams(**config["model"]),
+                             checkpoint["image_size"])
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.eval(), checkpoint

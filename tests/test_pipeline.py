@@ -1,0 +1,155 @@
+"""The pipeline through DVC itself, in a temporary git repo holding a copy of the project.
+
+One repo is built per module with tiny params; each test starts from its committed state
+and puts it back (git reset + dvc checkout), so tests stay independent.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.dvc
+
+PROJECT = Path(__file__).resolve().parents[1]
+COPIED = ["fusion", "stages", "dvc.yaml", "pyproject.toml", ".dvcignore", ".gitignore"]
+TINY = {
+    "synthetic": {"image_size": 16, "counts": {"cubes": 24, "spheres": 24}},
+    "data": {"image_size": 16},
+    "split": {"val": 0.25, "test": 0.25},
+    "model": {"fusion": "hadamard", "feature_dim": 8},
+    "train": {"epochs": 1, "batch_size": 16},
+    "strategies": {"add": {}, "hadamard": {}},
+    "evaluate": {"batch_size": 32, "noise_levels": [0.0, 1.0], "drop_levels": [0.0, 1.0],
+                 "latency_repeats": 2, "gallery": 4},
+}
+ENV = {
+    **os.environ,
+    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com",
+    "DVC_NO_ANALYTICS": "1", "WANDB_MODE": "disabled",
+}
+
+
+def run(repo, *args, check=True):
+    result = subprocess.run(args, cwd=repo, env=ENV, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def dvc(repo, *args, check=True):
+    return run(repo, sys.executable, "-m", "dvc", *args, check=check)
+
+
+def ran(output: str) -> set[str]:
+    """Names of the stages a dvc command ran."""
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+def set_params(repo, **sections):
+    path = repo / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    for section, values in sections.items():
+        params[section] = values if section == "strategies" else {**params[section], **values}
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    """A built, committed copy of the project; also records the stages of the first runs."""
+    repo = tmp_path_factory.mktemp("project")
+    for name in COPIED:
+        src = PROJECT / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, repo / name)
+    params = yaml.safe_load((PROJECT / "params.yaml").read_text())
+    for section, values in TINY.items():
+        params[section] = values if section == "strategies" else {**params[section], **values}
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(repo, "git", "init", "-q")
+    dvc(repo, "init", "-q")
+    runs = {"first": ran(dvc(repo, "repro", "stats").stdout)}
+    runs["again"] = ran(dvc(repo, "repro", "stats").stdout)
+    set_params(repo, split={"seed": 7})
+    runs["split_changed"] = ran(dvc(repo, "repro", "stats").stdout)
+    runs["full"] = ran(dvc(repo, "repro").stdout)
+    runs["noop"] = ran(dvc(repo, "repro").stdout)
+    run(repo, "git", "add", "-A")
+    run(repo, "git", "commit", "-qm", "baseline")
+    repo.runs = runs
+    return repo
+
+
+@pytest.fixture
+def clean(repo):
+    yield repo
+    run(repo, "git", "reset", "-q", "--hard")
+    run(repo, "git", "clean", "-qfd")
+    dvc(repo, "checkout", "-f", "-q")
+
+
+def test_data_stages_build_once_and_rerun_only_what_a_split_change_touches(repo):
+    assert repo.runs["first"] == {"generate", "prepare", "split", "stats"}
+    assert repo.runs["again"] == set()
+    assert repo.runs["split_changed"] == {"split", "stats"}
+
+
+def test_full_repro_builds_every_stage_then_nothing(repo):
+    strategies = ("add", "hadamard")
+    assert repo.runs["full"] == {
+        *(f"train@{s}" for s in strategies),
+        *(f"evaluate@{s}" for s in strategies),
+        "aggregate",
+        "export",
+    }
+    assert repo.runs["noop"] == set()
+    for path in ("models/add.pt", "models/model.pt", "metrics/summary.json", "metrics/model.json",
+                 "plots/comparison.csv", "plots/comparison.md", "plots/export/confusion.csv"):
+        assert (repo / path).is_file(), path
+    assert json.loads((repo / "metrics/model.json").read_text())["strategy"] == "hadamard"
+
+
+def test_one_strategy_setting_retrains_that_strategy_alone(clean):
+    stages = ran(dvc(clean, "exp", "run", "-S", "strategies.add.lr=0.0003").stdout)
+    assert stages == {"train@add", "evaluate@add", "aggregate"}
+
+
+def test_shared_train_setting_retrains_all(clean):
+    stages = ran(dvc(clean, "exp", "run", "-S", "train.epochs=2").stdout)
+    assert {"train@add", "train@hadamard", "evaluate@add", "evaluate@hadamard"} <= stages
+
+
+def test_promoting_another_strategy_only_exports(clean):
+    stages = ran(dvc(clean, "exp", "run", "-S", "model.fusion=add").stdout)
+    assert stages == {"export"}
+    assert json.loads((clean / "metrics/model.json").read_text())["strategy"] == "add"
+
+
+def test_evaluate_setting_reruns_evaluation_not_training(clean):
+    stages = ran(dvc(clean, "exp", "run", "-S", "evaluate.noise_levels=[0.0,2.0]").stdout)
+    assert {"evaluate@add", "evaluate@hadamard", "aggregate"} <= stages
+    assert not any(s.startswith("train@") for s in stages)
+
+
+def test_metrics_diff_lists_the_changed_strategy(clean):
+    set_params(clean, strategies={"add": {"lr": 0.01}, "hadamard": {}})
+    dvc(clean, "repro")
+    diff = dvc(clean, "metrics", "diff", "--json").stdout
+    changed = json.loads(diff)["metrics/summary.json"]
+    assert any(key.startswith("add.") for key in changed)
+    assert not any(key.startswith("hadamard.") for key in changed)
+
+
+def test_unknown_strategy_name_is_a_clear_error(clean):
+    set_params(clean, strategies={"add": {}, "hadamard": {}, "bogus": {}})
+    result = dvc(clean, "repro", "train@bogus", check=False)
+    assert result.returncode != 0
+    assert "bogus" in result.stderr and "hadamard" in result.stderr  # names the valid ones
+    assert not (clean / "models/bogus.pt").exists()

@@ -1,0 +1,101 @@
+"""The training loop: deterministic on CPU, best checkpoint round-trips, options, W&B offline."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from fusion.dataset import Prepared
+from fusion.params import ModelParams, StrategyConfig, TrainParams
+from fusion.stats import compute_stats
+from fusion.training import drop_modality, load_checkpoint, save_checkpoint, train
+
+SIZE = 16
+
+
+@pytest.fixture(scope="module")
+def data():
+    """Spheres are brighter and nearer than cubes: learnable in an epoch or two."""
+    rng = np.random.default_rng(0)
+    n = 96
+    labels = np.arange(n) % 2
+    rgb = rng.integers(0, 100, (n, 4, SIZE, SIZE), dtype=np.uint8)
+    rgb[labels == 1, :3] += 100
+    rgb[:, 3] = 255
+    xyza = rng.normal(0, 1, (n, 4, SIZE, SIZE)).astype(np.float32)
+    xyza[:, 1] += np.where(labels == 1, 5.0, 10.0)[:, None, None]
+    xyza[:, 3] = rng.random((n, SIZE, SIZE)) > 0.1
+    index = pd.DataFrame({"row": range(n), "id": [f"s/{i}" for i in range(n)],
+                          "class": np.where(labels, "spheres", "cubes"), "label": labels})
+    prepared = Prepared(rgb, xyza, labels.astype(np.int64), index, ["cubes", "spheres"])
+    splits = {"train": list(range(64)), "val": list(range(64, 96)), "test": []}
+    return prepared, splits, compute_stats(rgb, xyza, np.arange(64))
+
+
+def config(fusion="add", **train):
+    return StrategyConfig(
+        name=fusion, fusion=fusion, model=ModelParams(fusion=fusion, feature_dim=8),
+        train=dataclasses.replace(TrainParams(), epochs=2, batch_size=16, device="cpu", **train),
+    )
+
+
+def test_training_is_deterministic_and_keeps_the_best_epoch(data):
+    first, second = (train(config(), *data, progress=False) for _ in range(2))
+    pd.testing.assert_frame_equal(first.history, second.history)
+    for key, value in first.model.state_dict().items():
+        assert torch.equal(value, second.model.state_dict()[key]), key
+    best = first.history.loc[first.history["val_loss"].idxmin()]
+    assert first.metrics["best_epoch"] == best["epoch"]
+    assert first.metrics["best_val_loss"] == pytest.approx(best["val_loss"])
+    assert first.metrics["val_accuracy"] > 0.9  # the toy task is learnt
+    for key in ("params", "seconds_per_epoch", "samples_per_second", "peak_memory_mb"):
+        assert first.metrics[key] > 0
+    assert first.metrics["peak_memory_kind"] == "process_peak_rss"
+
+
+def test_checkpoint_round_trips_through_weights_only_load(data, tmp_path):
+    prepared, splits, stats = data
+    cfg = config("gated")
+    result = train(cfg, prepared, splits, stats, progress=False)
+    save_checkpoint(tmp_path / "m.pt", result, cfg, prepared, stats, max_range=50.0)
+    model, checkpoint = load_checkpoint(tmp_path / "m.pt")  # weights_only=True inside
+    rgb, xyza = torch.randn(5, 4, SIZE, SIZE), torch.randn(5, 4, SIZE, SIZE)
+    with torch.no_grad():
+        torch.testing.assert_close(model(rgb, xyza), result.model.eval()(rgb, xyza))
+    assert checkpoint["stats"] == stats and checkpoint["classes"] == ["cubes", "spheres"]
+    assert checkpoint["config"]["fusion"] == "gated"
+
+
+def test_modality_dropout_zeroes_one_modality_per_chosen_sample():
+    rgb, xyza = torch.ones(1000, 4, 2, 2), torch.ones(1000, 4, 2, 2)
+    g = torch.Generator().manual_seed(0)
+    r, x = drop_modality(rgb, xyza, 1.0, g)
+    rgb_gone, lidar_gone = (r.flatten(1) == 0).all(1), (x.flatten(1) == 0).all(1)
+    assert (rgb_gone ^ lidar_gone).all()  # exactly one modality per sample
+    assert 400 < int(rgb_gone.sum()) < 600
+    r, x = drop_modality(rgb, xyza, 0.0, g)
+    assert torch.equal(r, rgb) and torch.equal(x, xyza)
+
+
+def test_class_weights_and_modality_dropout_train(data):
+    result = train(config(class_weights=True, modality_dropout=0.5), *data, progress=False)
+    assert np.isfinite(result.history["train_loss"]).all()
+    assert result.metrics["val_accuracy"] > 0.7
+
+
+def test_wandb_offline_run_is_written_outside_the_repo(data, tmp_path, monkeypatch):
+    wandb = pytest.importorskip("wandb")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.chdir(tmp_path)
+    train(config("early"), *data, progress=False)
+    wandb.teardown()  # stop W&B's service, which writes the run file asynchronously
+    runs = list((tmp_path / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1
+    (record,) = runs[0].glob("run-*.wandb")
+    logged = record.read_bytes()  # config, per-epoch history and summary records
+    for key in (b"early", b"trainable_params", b"val_loss", b"samples_per_second"):
+        assert key in logged, key
