@@ -195,8 +195,11 @@ def _resize(rgb: np.ndarray, depth: np.ndarray, azimuth, zenith, size: int, max_
     weight = down(valid, (size, size))
     mean_depth = down(depth_t * valid, (size, size)) / weight.clamp_min(1e-6)
     depth_t = torch.where(weight >= 0.5, mean_depth, torch.full_like(mean_depth, max_range))
-    az = down(torch.from_numpy(azimuth).view(1, -1, 1), (size, 1)).flatten()
-    ze = down(torch.from_numpy(zenith).view(1, 1, -1), (1, size)).flatten()
+    # Angles are resized as full images (one is constant along each row, the other along each
+    # column), by the same transform as the pixels; a width-1 image would not resize correctly.
+    h, w = depth.shape[1:]
+    az = down(torch.from_numpy(azimuth)[:, None].expand(h, w)[None], (size, size))[0, :, 0]
+    ze = down(torch.from_numpy(zenith)[None, :].expand(h, w)[None], (size, size))[0, 0, :]
     return rgb_t.numpy(), depth_t[:, 0].numpy(), az.numpy(), ze.numpy()
 
 

@@ -115,6 +115,15 @@ def test_resize_keeps_the_validity_mask_meaningful(tmp_path):
     ranges = np.linalg.norm(data.xyza[0, :3], axis=0)
     np.testing.assert_allclose(ranges[alpha == 1], 10.0, rtol=1e-4)  # no blending with misses
     np.testing.assert_allclose(ranges[alpha == 0], MAX_RANGE, rtol=1e-4)
+    # The rays follow the resized angles, azimuth per row and zenith per column: inside the
+    # image these are the means of the 2x2 footprints (the filter is truncated at the border).
+    azimuth = np.load(root / "cubes" / "azimuth.npy").reshape(SIZE // 2, 2).mean(1)
+    zenith = np.load(root / "cubes" / "zenith.npy").reshape(SIZE // 2, 2).mean(1)
+    ze = np.arcsin(-data.xyza[0, 2, 0] / ranges[0])
+    az = np.arcsin(-data.xyza[0, 0, :, 0] / ranges[:, 0] / np.cos(ze[0]))
+    np.testing.assert_allclose(az[1:-1], azimuth[1:-1], atol=1e-4)
+    np.testing.assert_allclose(ze[1:-1], zenith[1:-1], atol=1e-4)
+    assert (np.diff(az) > 0).all() and (np.diff(ze) > 0).all()
 
 
 @pytest.mark.parametrize(
