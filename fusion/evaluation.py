@@ -214,9 +214,11 @@ def robustness(
             drop_levels, lambda f, g: (rgb, drop_lidar_returns(xyza, f, normalizer, g))
         ),
     }
+    clean = accuracy(rgb, xyza)  # severity 0 of every curve
     curves = pd.DataFrame(
         [
-            (name, float(level), accuracy(*corrupt(level, torch.Generator().manual_seed(seed))))
+            (name, float(level), accuracy(*corrupt(level, torch.Generator().manual_seed(seed)))
+             if level > 0 else clean)
             for name, (levels, corrupt) in corruptions.items()
             for level in levels
         ],

@@ -23,8 +23,8 @@ class ParamsError(ValueError):
 
 @dataclass(frozen=True)
 class Counts:
-    cubes: int = 600
-    spheres: int = 600
+    cubes: int = 2000
+    spheres: int = 2000
 
 
 @dataclass(frozen=True)
@@ -33,16 +33,17 @@ class SyntheticParams:
     image_size: int = 64  # H = W of the rendered images
     fov_deg: float = 32.0  # angular extent of both axes of the range image
     counts: Counts = field(default_factory=Counts)
-    distance: tuple[float, float] = (6.0, 12.0)  # metres, sensor to object centre
-    size: tuple[float, float] = (1.5, 3.0)  # metres, cube edge or sphere diameter
+    centre_offset: float = 0.2  # object centres within this fraction of the half field of view
+    distance: tuple[float, float] = (8.0, 10.0)  # metres, sensor to object centre
+    size: tuple[float, float] = (2.5, 3.5)  # metres: sphere diameter; cubes of equal mean area
     max_range: float = 50.0  # metres; "no return" is written as this depth
     depth_noise: float = 0.005  # std of range noise per metre of range
     dropout: float = 0.02  # fraction of returns dropped at random
     rgb_noise: float = 0.02  # std of additive RGB noise, fraction of full scale
     exposure: tuple[float, float] = (0.6, 1.4)
     ambient: tuple[float, float] = (0.05, 0.3)
-    camera_failure: float = 0.2  # fraction of frames shot in the dark (RGB uninformative)
-    lidar_failure: float = 0.2  # fraction of scans of a low-reflectivity object (few returns)
+    camera_failure: float = 0.1  # fraction of frames shot in the dark (RGB uninformative)
+    lidar_failure: float = 0.1  # fraction of scans of a low-reflectivity object (few returns)
 
 
 @dataclass(frozen=True)
@@ -57,26 +58,27 @@ class DataParams:
 class SplitParams:
     seed: int = 0
     val: float = 0.15
-    test: float = 0.25
+    test: float = 0.15
 
 
 @dataclass(frozen=True)
 class ModelParams:
     fusion: str = "hadamard"  # the promoted strategy (a key of `strategies`); export only
-    feature_dim: int = 128  # channels of each modality's 8x8-downsampled feature map
+    feature_dim: int = 64  # channels of each modality's 8x8-downsampled feature map
     heads: int = 4  # attention heads (attention strategy only)
 
 
 @dataclass(frozen=True)
 class TrainParams:
-    epochs: int = 6
-    batch_size: int = 64
-    lr: float = 1e-3
+    epochs: int = 5
+    batch_size: int = 32
+    lr: float = 1e-3  # Adam; the peak rate under the one-cycle schedule
+    schedule: str = "onecycle"  # onecycle (warm-up, then cosine decay per batch) | constant
     weight_decay: float = 0.0
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda
     class_weights: bool = False  # weight the loss by inverse class frequency (train split)
-    modality_dropout: float = 0.0  # fraction of training samples with one modality zeroed
+    modality_dropout: float = 0.2  # fraction of training samples with one modality zeroed
 
 
 @dataclass(frozen=True)
@@ -84,10 +86,10 @@ class EvaluateParams:
     batch_size: int = 256
     seed: int = 0
     device: str = "auto"
-    noise_levels: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0)  # std, normalised units
-    drop_levels: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)  # fraction of returns
+    noise_levels: tuple[float, ...] = (0.0, 1.0, 2.0)  # std, normalised units
+    drop_levels: tuple[float, ...] = (0.0, 0.5, 1.0)  # fraction of returns
     ece_bins: int = 15
-    latency_repeats: int = 30
+    latency_repeats: int = 20
     gallery: int = 16  # test samples shown in the aggregate gallery
 
 
@@ -287,6 +289,8 @@ def _check_train(t: TrainParams, key: str) -> None:
     _require(t.weight_decay >= 0, f"{key}.weight_decay", "a number >= 0", t.weight_decay)
     _require(t.seed >= 0, f"{key}.seed", "an integer >= 0", t.seed)
     _require(t.device in ("auto", "cpu", "cuda"), f"{key}.device", "auto, cpu or cuda", t.device)
+    _require(t.schedule in ("onecycle", "constant"), f"{key}.schedule", "onecycle or constant",
+             t.schedule)
     _require(
         0 <= t.modality_dropout < 1, f"{key}.modality_dropout", "a fraction in [0, 1)",
         t.modality_dropout,
@@ -303,6 +307,8 @@ def _check_ranges(p: Params) -> None:
         _require(n >= 0, f"synthetic.counts.{cls}", "a count >= 0", n)
     _require(s.counts.cubes + s.counts.spheres > 0, "synthetic.counts", "at least one sample",
              dataclasses.asdict(s.counts))
+    _require(0 <= s.centre_offset <= 1, "synthetic.centre_offset", "a fraction in [0, 1]",
+             s.centre_offset)
     _require(s.distance[0] > 0, "synthetic.distance", "positive metres", s.distance)
     _require(s.size[0] > 0, "synthetic.size", "positive metres", s.size)
     _require(s.distance[1] + s.size[1] < s.max_range, "synthetic.max_range",

@@ -4,8 +4,11 @@ Every sample is one object in front of the sensor (+y forward), seen along the r
 `geometry.ray_directions(azimuth, zenith)`; RGB pixel (i, j) and range pixel (i, j) share a ray.
 
 - Pose: the centre lies at a range drawn from `distance`, along a random direction within the
-  inner `CENTRE_OFFSET` of the half field of view (so the object stays mostly in view); `size`
-  is the cube edge or the sphere diameter; a cube has a uniformly random 3D rotation.
+  inner `centre_offset` of the half field of view (so the object stays mostly in view); `size`
+  is the sphere diameter, and a cube gets the edge `size * CUBE_EDGE` that gives it the same
+  mean projected area (pi d^2 / 4 = 1.5 edge^2), so apparent size says nothing of the class
+  (with edge = size, a network learns "big = cube" instead of shape); a cube has a uniformly
+  random 3D rotation.
 - Range: exact ray-sphere and ray-box (slab method, box frame) intersections; a miss is
   written as `max_range`. Returns get Gaussian noise of std `depth_noise * range`, and a
   fraction `dropout` of them is dropped (written as `max_range`).
@@ -41,7 +44,7 @@ from fusion.params import SyntheticParams
 
 CLASSES = ("cubes", "spheres")  # folder names, in label order
 LOW_REFLECTIVITY_RETURN_RATE = 0.05  # fraction of object returns kept under lidar failure
-CENTRE_OFFSET = 0.5  # object centres lie within this fraction of the half field of view
+CUBE_EDGE = np.sqrt(np.pi / 6)  # cube edge per unit `size`: a sphere's mean projected area
 COLOUR_RANGE = (0.25, 1.0)  # per-channel albedo, bright enough to stand out from black
 CHUNK = 128  # samples rendered per vectorised batch (about 100 MB of float64 temporaries)
 WRITERS = 2  # threads writing files (PNG encoding and file I/O release the GIL)
@@ -151,7 +154,7 @@ def _wait(writing: list[Future], bar: tqdm) -> None:
 
 def _check_sensor_outside(params: SyntheticParams) -> None:
     """The nearest object must not enclose the sensor (a cube's half-diagonal is edge*sqrt(3)/2)."""
-    reach = params.size[1] * np.sqrt(3) / 2
+    reach = params.size[1] * CUBE_EDGE * np.sqrt(3) / 2
     if params.distance[0] <= reach:
         raise ValueError(
             f"synthetic.distance: the nearest centre ({params.distance[0]} m) must lie beyond "
@@ -161,11 +164,12 @@ def _check_sensor_outside(params: SyntheticParams) -> None:
 
 def _sample_poses(rng, n: int, shape: str, params: SyntheticParams):
     """Centres (n, 3), sizes (n,) and rotations (n, 3, 3) of n objects."""
-    max_offset = np.deg2rad(CENTRE_OFFSET * params.fov_deg / 2)
+    max_offset = np.deg2rad(params.centre_offset * params.fov_deg / 2)
     azimuth, zenith = rng.uniform(-max_offset, max_offset, size=(2, n))
     centre = rng.uniform(*params.distance, size=(n, 1)) * direction(azimuth, zenith)
     size = rng.uniform(*params.size, size=n)
     if shape == "cubes":
+        size = size * CUBE_EDGE
         rotation = _random_rotations(rng, n)
     else:
         rotation = np.broadcast_to(np.eye(3), (n, 3, 3))

@@ -42,8 +42,9 @@ def gallery(names: list[str], predictions: dict[str, pd.DataFrame], size: int) -
     captions = []
     for row in order:
         erred = [n for n in names if wrong.loc[row, n]]
-        verdict = f"wrong: {', '.join(erred)}" if erred else f"all {len(names)} right"
-        captions.append(f"{data.index.loc[row, 'class']} | {verdict}")
+        verdict = ", ".join(erred) if len(erred) <= 2 else f"{len(erred)}/{len(names)} strategies"
+        captions.append(f"{data.index.loc[row, 'class']}: " + (f"wrong in {verdict}" if erred
+                                                              else "all right"))
     report.plot_gallery(np.asarray(data.rgb[rows]), ranges, captions,
                         [bool(wrong.loc[r].any()) for r in order], FIGURES / "gallery.png")
 

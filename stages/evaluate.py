@@ -26,7 +26,8 @@ def main(name: str) -> None:
     normalizer = Normalizer(checkpoint["stats"], device)
     test = split_inputs(data, rows, normalizer, device)
     torch.manual_seed(p.evaluate.seed)
-    result = evaluate_model(model.to(device), test.rgb, test.xyza, test.labels.cpu(), rows,
+    model = model.to(device, memory_format=torch.channels_last)
+    result = evaluate_model(model, test.rgb, test.xyza, test.labels.cpu(), rows,
                             data.classes, normalizer, p.evaluate, device)
     write_json(f"metrics/evaluate/{name}.json", {"strategy": name, **result.metrics})
     for path, table in ((f"plots/evaluate/{name}.csv", result.curves),
