@@ -86,7 +86,7 @@ class EvaluateParams:
     batch_size: int = 256
     seed: int = 0
     device: str = "auto"
-    noise_levels: tuple[float, ...] = (0.0, 1.0, 2.0)  # std, normalised units
+    noise_levels: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0)  # std, normalised units
     drop_levels: tuple[float, ...] = (0.0, 0.5, 1.0)  # fraction of returns
     ece_bins: int = 15
     latency_repeats: int = 20
@@ -265,6 +265,8 @@ def _strategies(value) -> dict[str, dict]:
             )
         typed = {}
         for key, v in overrides.items():
+            if v is None:  # listed but null: the shared value (so `-S strategies.x.lr=` can set it)
+                continue
             section = ModelParams if key in OVERRIDABLE["model"] | {"fusion"} else TrainParams
             hint = typing.get_type_hints(section)[key]
             typed[key] = _coerce(hint, v, f"strategies.{name}.{key}")

@@ -16,6 +16,11 @@ def test_the_project_params_load():
     assert p.data.image_size <= p.synthetic.image_size
 
 
+def test_a_null_override_means_the_shared_value():
+    p = from_dict(minimal(strategies={"add": {"lr": None, "epochs": 9}}))
+    assert p.strategy("add").train.lr == p.train.lr and p.strategy("add").train.epochs == 9
+
+
 def test_strategy_overrides_apply_to_that_strategy_only():
     p = from_dict(minimal(strategies={"add": {}, "small": {"fusion": "hadamard",
                                                           "feature_dim": 32, "lr": "1e-4"}}))

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import yaml
@@ -25,7 +26,7 @@ TINY = {
     "split": {"val": 0.25, "test": 0.25},
     "model": {"fusion": "hadamard", "feature_dim": 8},
     "train": {"epochs": 1, "batch_size": 16},
-    "strategies": {"add": {}, "hadamard": {}},
+    "strategies": {"add": {"lr": None}, "hadamard": {"lr": None}},
     "evaluate": {"batch_size": 32, "noise_levels": [0.0, 1.0], "drop_levels": [0.0, 1.0],
                  "latency_repeats": 2, "gallery": 4},
 }
@@ -62,8 +63,13 @@ def set_params(repo, **sections):
     path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
+class Built(NamedTuple):
+    path: Path
+    runs: dict[str, set[str]]  # stages run by each dvc call of the build
+
+
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory):
+def built(tmp_path_factory) -> Built:
     """A built, committed copy of the project; also records the stages of the first runs."""
     repo = tmp_path_factory.mktemp("project")
     for name in COPIED:
@@ -83,33 +89,33 @@ def repo(tmp_path_factory):
     runs["noop"] = ran(dvc(repo, "repro").stdout)
     run(repo, "git", "add", "-A")
     run(repo, "git", "commit", "-qm", "baseline")
-    repo.runs = runs
-    return repo
+    return Built(repo, runs)
 
 
 @pytest.fixture
-def clean(repo):
+def clean(built):
+    repo = built.path
     yield repo
     run(repo, "git", "reset", "-q", "--hard")
     run(repo, "git", "clean", "-qfd")
     dvc(repo, "checkout", "-f", "-q")
 
 
-def test_data_stages_build_once_and_rerun_only_what_a_split_change_touches(repo):
-    assert repo.runs["first"] == {"generate", "prepare", "split", "stats"}
-    assert repo.runs["again"] == set()
-    assert repo.runs["split_changed"] == {"split", "stats"}
+def test_data_stages_build_once_and_rerun_only_what_a_split_change_touches(built):
+    assert built.runs["first"] == {"generate", "prepare", "split", "stats"}
+    assert built.runs["again"] == set()
+    assert built.runs["split_changed"] == {"split", "stats"}
 
 
-def test_full_repro_builds_every_stage_then_nothing(repo):
-    strategies = ("add", "hadamard")
-    assert repo.runs["full"] == {
+def test_full_repro_builds_every_stage_then_nothing(built):
+    repo, strategies = built.path, ("add", "hadamard")
+    assert built.runs["full"] == {
         *(f"train@{s}" for s in strategies),
         *(f"evaluate@{s}" for s in strategies),
         "aggregate",
         "export",
     }
-    assert repo.runs["noop"] == set()
+    assert built.runs["noop"] == set()
     for path in ("models/add.pt", "models/model.pt", "metrics/summary.json", "metrics/model.json",
                  "plots/comparison.csv", "plots/comparison.md", "plots/export/confusion.csv"):
         assert (repo / path).is_file(), path
@@ -139,7 +145,7 @@ def test_evaluate_setting_reruns_evaluation_not_training(clean):
 
 
 def test_metrics_diff_lists_the_changed_strategy(clean):
-    set_params(clean, strategies={"add": {"lr": 0.01}, "hadamard": {}})
+    set_params(clean, strategies={"add": {"lr": 0.01}, "hadamard": {"lr": None}})
     dvc(clean, "repro")
     diff = dvc(clean, "metrics", "diff", "--json").stdout
     changed = json.loads(diff)["metrics/summary.json"]
@@ -148,7 +154,7 @@ def test_metrics_diff_lists_the_changed_strategy(clean):
 
 
 def test_unknown_strategy_name_is_a_clear_error(clean):
-    set_params(clean, strategies={"add": {}, "hadamard": {}, "bogus": {}})
+    set_params(clean, strategies={"add": {}, "hadamard": {}, "bogus": {"lr": None}})
     result = dvc(clean, "repro", "train@bogus", check=False)
     assert result.returncode != 0
     assert "bogus" in result.stderr and "hadamard" in result.stderr  # names the valid ones
