@@ -14,9 +14,15 @@ The prepared cache (`prepare()`): `rgb.npy` uint8 (N, 4, H, W), `xyza.npy` float
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import mmap
+import multiprocessing
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +35,8 @@ from fusion.io import atomic_dir, write_json
 
 ANGLE_FILES = ("azimuth.npy", "zenith.npy")
 EXAMPLES = 20  # file names listed per category in the report; the counts are always complete
+CHUNK = 256  # pairs per decoding task
+WORKERS = 2  # decoding processes (this project's machines have 2 cores)
 
 
 class DatasetError(ValueError):
@@ -73,11 +81,12 @@ def load_angles(path: Path) -> np.ndarray:
 def _files(folder: Path, suffix: str) -> tuple[dict[str, str], list[str]]:
     """Map stem -> file name for `suffix` files in `folder`; other entries are ignored."""
     matched, ignored = {}, []
-    for entry in sorted(folder.iterdir()):
-        if entry.is_file() and entry.suffix.lower() == suffix and not entry.name.startswith("."):
-            matched[entry.stem] = entry.name
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        name = entry.name
+        if entry.is_file() and name.lower().endswith(suffix) and not name.startswith("."):
+            matched[name[: -len(suffix)]] = name
         else:
-            ignored.append(f"{folder.name}/{entry.name}")
+            ignored.append(f"{folder.name}/{name}")
     return matched, ignored
 
 
@@ -147,7 +156,28 @@ def scan(root: str | Path) -> list[ClassFolder]:
     return classes
 
 
-def decode_pair(png: Path, npy: Path, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+class NpyReader:
+    """Reads .npy files; a file whose header bytes equal those of the first file read is taken
+    straight from its bytes, without parsing the header again (np.load's parse is most of its
+    cost on small arrays). Any other file goes through np.load, which validates it."""
+
+    def __init__(self):
+        self.header: bytes | None = None
+
+    def __call__(self, path: Path) -> np.ndarray:
+        raw = path.read_bytes()
+        if self.header is not None and raw.startswith(self.header) and len(raw) == self.size:
+            return np.frombuffer(raw, self.dtype, offset=len(self.header)).reshape(self.shape)
+        array = np.load(io.BytesIO(raw), allow_pickle=False)
+        if self.header is None and array.flags.c_contiguous and not array.dtype.hasobject:
+            self.dtype, self.shape = array.dtype, array.shape
+            self.header = raw[: len(raw) - array.nbytes]
+            self.size = len(raw)
+        return array
+
+
+def decode_pair(png: Path, npy: Path, shape: tuple[int, int], read_npy=np.load
+                ) -> tuple[np.ndarray, np.ndarray]:
     """One pair -> (rgba uint8 (H, W, 4), depth float32 (H, W)); raise CorruptFile if bad.
 
     `shape` is (len(azimuth), len(zenith)), the shape the depth map must have.
@@ -158,7 +188,7 @@ def decode_pair(png: Path, npy: Path, shape: tuple[int, int]) -> tuple[np.ndarra
     except Exception as e:  # noqa: BLE001 - every decoding failure is reported with its path
         raise CorruptFile(png, f"undecodable image ({e})") from None
     try:
-        depth = np.load(npy, allow_pickle=False)
+        depth = read_npy(npy)
     except Exception as e:  # noqa: BLE001
         raise CorruptFile(npy, f"unreadable depth file ({e})") from None
     if depth.shape != shape:
@@ -225,6 +255,46 @@ class Prepared:
         return self.rgb.shape[-1]
 
 
+def _shared_array(shape: tuple[int, ...], dtype) -> np.ndarray:
+    """An array in anonymous shared memory: writes by forked worker processes are seen here."""
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    return np.frombuffer(mmap.mmap(-1, max(nbytes, 1)), dtype, count=int(np.prod(shape))
+                         ).reshape(shape)
+
+
+_outputs: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # class -> (rgb, depth), in workers
+
+
+def _share_outputs(outputs: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    _outputs.update(outputs)  # worker initializer: under fork the arrays stay shared
+
+
+def _decode_chunk(c: ClassFolder, start: int, stop: int) -> tuple[list, list]:
+    """Decode pairs start:stop of class `c` into the shared arrays (in a worker process).
+
+    Returns per pair its content hash (None if corrupt), and the (path, reason) of each
+    corrupt file.
+    """
+    rgb, depth = _outputs[c.name]
+    read_npy = NpyReader()
+    digests, errors = [], []
+    for i in range(start, stop):
+        stem = c.stems[i]
+        try:
+            rgba, d = decode_pair(c.root / "rgb" / f"{stem}.png",
+                                  c.root / "lidar" / f"{stem}.npy", c.shape, read_npy)
+        except CorruptFile as e:
+            digests.append(None)
+            errors.append((str(e.path), e.reason))
+            continue
+        rgb[i] = rgba.transpose(2, 0, 1)
+        depth[i] = d
+        digest = hashlib.blake2b(rgba.tobytes(), digest_size=8)
+        digest.update(depth[i].tobytes())
+        digests.append(digest.hexdigest())
+    return digests, errors
+
+
 def load_raw(
     root: str | Path,
     image_size: int,
@@ -242,30 +312,30 @@ def load_raw(
             )
     total = sum(len(c.stems) for c in classes)
     bar = tqdm(total=total, desc="prepare", unit="pair", disable=not progress)
+    outputs = {c.name: (_shared_array((len(c.stems), 4, *c.shape), np.uint8),
+                        _shared_array((len(c.stems), *c.shape), np.float32)) for c in classes}
     rgb_parts, xyza_parts, rows, skipped = [], [], [], []
-    for c in classes:
-        rgb = np.empty((len(c.stems), 4, *c.shape), np.uint8)
-        depth = np.empty((len(c.stems), *c.shape), np.float32)
-        kept = 0
-        for stem in c.stems:
-            try:
-                rgba, d = decode_pair(c.root / "rgb" / f"{stem}.png",
-                                      c.root / "lidar" / f"{stem}.npy", c.shape)
-            except CorruptFile as e:
-                skipped.append({"path": str(e.path), "reason": e.reason})
-                bar.update()
-                continue
-            rgb[kept] = rgba.transpose(2, 0, 1)
-            depth[kept] = d
-            digest = hashlib.blake2b(rgba.tobytes(), digest_size=8)
-            digest.update(d.astype(np.float32).tobytes())
-            rows.append((f"{c.name}/{stem}", c.name, c.label, digest.hexdigest()))
-            kept += 1
-            bar.update()
-        rgb, xyza = to_tensors(rgb[:kept], depth[:kept], c.azimuth, c.zenith, image_size,
-                               max_range)
-        rgb_parts.append(rgb)
-        xyza_parts.append(xyza)
+    # Decoding is per-file Python, so threads do not scale: forked processes write the shared
+    # arrays and send back only hashes and errors.
+    with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("fork"),
+                             initializer=_share_outputs, initargs=(outputs,)) as pool:
+        for c in classes:
+            starts = range(0, len(c.stems), CHUNK)
+            stops = [min(i + CHUNK, len(c.stems)) for i in starts]
+            digests = []
+            for chunk_digests, errors in pool.map(_decode_chunk, repeat(c), starts, stops):
+                digests += chunk_digests
+                skipped += [{"path": path, "reason": why} for path, why in errors]
+                bar.update(len(chunk_digests))
+            rows += [(f"{c.name}/{stem}", c.name, c.label, digest)
+                     for stem, digest in zip(c.stems, digests, strict=True) if digest is not None]
+            rgb, depth = outputs[c.name]
+            ok = np.array([d is not None for d in digests], dtype=bool)
+            if not ok.all():
+                rgb, depth = rgb[ok], depth[ok]
+            rgb, xyza = to_tensors(rgb, depth, c.azimuth, c.zenith, image_size, max_range)
+            rgb_parts.append(rgb)
+            xyza_parts.append(xyza)
     bar.close()
     if skipped and not skip_invalid:
         listing = "\n  ".join(f"{s['path']}: {s['reason']}" for s in skipped)
