@@ -50,7 +50,7 @@ class NotebookStyleDataset(Dataset):
         folder, stem = self.samples[i]
         rgba, depth = decode_pair(folder.root / "rgb" / f"{stem}.png",
                                   folder.root / "lidar" / f"{stem}.npy", folder.shape)
-        rgb = torch.from_numpy(rgba).permute(2, 0, 1)[None]
+        rgb = torch.from_numpy(rgba.copy()).permute(2, 0, 1)[None]  # PIL arrays are read-only
         xyza = torch.from_numpy(depth_to_xyza(depth, folder.azimuth, folder.zenith,
                                               self.max_range))[None]
         return self.normalizer.rgb(rgb)[0], self.normalizer.xyza(xyza)[0], folder.label
