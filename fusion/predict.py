@@ -25,7 +25,8 @@ from fusion.training import load_checkpoint
 def classify(model, checkpoint: dict, rgb: np.ndarray, xyza: np.ndarray) -> tuple[list, np.ndarray]:
     """Prepared arrays (N, 4, H, W) -> (predicted class names, their probabilities)."""
     normalizer = Normalizer(checkpoint["stats"])
-    logits = model(normalizer.rgb(torch.from_numpy(rgb)), normalizer.xyza(torch.from_numpy(xyza)))
+    rgb, xyza = torch.tensor(rgb), torch.tensor(xyza)  # copies: the arrays may be read-only views
+    logits = model(normalizer.rgb(rgb), normalizer.xyza(xyza))
     probs, predicted = logits.softmax(dim=1).max(dim=1)
     return [checkpoint["classes"][i] for i in predicted.tolist()], probs.numpy()
 

@@ -42,10 +42,6 @@ class Run:
             reinit="finish_previous",
         )
 
-    @property
-    def directory(self) -> Path | None:
-        return Path(self._run.dir).parent if self._run else None
-
     def log(self, metrics: dict, step: int | None = None) -> None:
         if self._run:
             self._run.log(metrics, step=step)
