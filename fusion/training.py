@@ -217,8 +217,8 @@ def save_checkpoint(path: str | Path, result: TrainResult, cfg: StrategyConfig, 
         "classes": data.classes,
         "stats": stats,
         "state_dict": result.model.state_dict(),
-        "metrics": result.metrics,
-    }
+    }  # no timings: a retrain that reproduces the weights reproduces the file, so DVC skips
+    # re-evaluating it
     with atomic_path(path) as tmp:
         torch.save(checkpoint, tmp)
 
