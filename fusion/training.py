@@ -8,6 +8,7 @@ also gets bf16 autocast. The CPU run is seeded and deterministic.
 
 from __future__ import annotations
 
+import io
 import resource
 import time
 from dataclasses import dataclass
@@ -219,8 +220,10 @@ def save_checkpoint(path: str | Path, result: TrainResult, cfg: StrategyConfig, 
         "state_dict": result.model.state_dict(),
     }  # no timings: a retrain that reproduces the weights reproduces the file, so DVC skips
     # re-evaluating it
+    buffer = io.BytesIO()  # torch.save names the zip's folder after a file: keep it fixed
+    torch.save(checkpoint, buffer)
     with atomic_path(path) as tmp:
-        torch.save(checkpoint, tmp)
+        tmp.write_bytes(buffer.getvalue())
 
 
 def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict]:
