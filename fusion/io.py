@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 
 @contextlib.contextmanager
@@ -56,6 +57,14 @@ def write_npy(path: str | Path, array: np.ndarray) -> None:
 def write_text(path: str | Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def read_csv(path: str | Path, what: str = "file") -> pd.DataFrame:
+    """Read a CSV, with an error naming the file when it is missing."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: {what} not found (run the pipeline: dvc repro)")
+    return pd.read_csv(path)
 
 
 def read_json(path: str | Path, what: str = "file"):

@@ -12,7 +12,7 @@ import pandas as pd
 
 from fusion import params, report
 from fusion.dataset import load_prepared
-from fusion.io import atomic_path, read_json, write_json, write_text
+from fusion.io import atomic_path, read_csv, read_json, write_json, write_text
 
 FIGURES = Path("plots/comparison")
 SUMMARY_KEYS = (
@@ -21,12 +21,6 @@ SUMMARY_KEYS = (
     "params", "flops", "latency_ms", "throughput",
 )
 TRAIN_SUMMARY_KEYS = ("best_val_loss", "val_accuracy", "seconds_per_epoch")
-
-
-def read_csv(path: str) -> pd.DataFrame:
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"{path}: not found (run the pipeline: dvc repro)")
-    return pd.read_csv(path)
 
 
 def gallery(names: list[str], predictions: dict[str, pd.DataFrame], size: int) -> None:
@@ -54,9 +48,10 @@ def main() -> None:
     names = list(p.strategies)
     train = {n: read_json(f"metrics/train/{n}.json", "train metrics") for n in names}
     evaluated = {n: read_json(f"metrics/evaluate/{n}.json", "evaluation metrics") for n in names}
-    val_curves = {n: read_csv(f"plots/train/{n}.csv") for n in names}
-    robustness = {n: read_csv(f"plots/evaluate/{n}.csv") for n in names}
-    predictions = {n: read_csv(f"plots/evaluate/{n}_predictions.csv") for n in names}
+    val_curves = {n: read_csv(f"plots/train/{n}.csv", "validation curve") for n in names}
+    robustness = {n: read_csv(f"plots/evaluate/{n}.csv", "robustness curves") for n in names}
+    predictions = {n: read_csv(f"plots/evaluate/{n}_predictions.csv", "predictions")
+                   for n in names}
 
     table = report.comparison_table(train, evaluated, val_curves)
     with atomic_path("plots/comparison.csv") as tmp:

@@ -7,19 +7,18 @@ template) and plots/export/reliability.png.
 
 import shutil
 
-import pandas as pd
 import torch
 
 from fusion import params, report
 from fusion.evaluation import reliability
-from fusion.io import atomic_path, read_json, write_json
+from fusion.io import atomic_path, read_csv, read_json, write_json
 
 
 def main() -> None:
     p = params.load()  # a model.fusion outside `strategies` fails here, listing the valid names
     name = p.model.fusion
     metrics = read_json(f"metrics/evaluate/{name}.json", "evaluation metrics")
-    predictions = pd.read_csv(f"plots/evaluate/{name}_predictions.csv")
+    predictions = read_csv(f"plots/evaluate/{name}_predictions.csv", "predictions")
     with atomic_path("models/model.pt") as tmp:
         shutil.copyfile(f"models/{name}.pt", tmp)
     write_json("metrics/model.json", {**metrics, "strategy": name})
