@@ -141,36 +141,55 @@ def reliability(
 
 
 # --------------------------------------------------------------------------------------------
-# Corruptions of normalised batches (N, 4, H, W); the generator must live on the batch's device
+# Corruptions of RAW inputs, in the sensor's units (those of the `synthetic` noise params).
+# Each touches only what its sensor would: the rest stays bit-identical. Generators on the CPU.
+
+MIN_RANGE = 0.01  # metres: range noise never moves a return behind the sensor
 
 
-def add_noise(x: torch.Tensor, std: float, generator: torch.Generator) -> torch.Tensor:
-    """`x` plus Gaussian noise of standard deviation `std` (normalised units)."""
-    noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
-    return x + std * noise
+def camera_noise(rgb: torch.Tensor, std: float, generator: torch.Generator) -> torch.Tensor:
+    """RGBA (N, 4, H, W) in [0, 255] -> float, Gaussian noise of `std` (a fraction of full scale)
+    on the colour channels, clipped to the sensor's range; alpha untouched."""
+    out = rgb.float()  # a copy, also of a float input
+    noise = torch.randn(out[:, :3].shape, generator=generator, device=out.device)
+    out[:, :3] = (out[:, :3] + 255 * std * noise).clamp_(0, 255)
+    return out
 
 
-def drop_lidar_returns(
-    xyza: torch.Tensor, fraction: float, normalizer: Normalizer, generator: torch.Generator
-) -> torch.Tensor:
-    """Make each pixel of each sample a missing return with probability `fraction`."""
+def _ranges(xyza: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(range (N, 1, H, W) in metres, valid-return mask (N, 1, H, W)) of raw XYZA."""
+    return xyza[:, :3].norm(dim=1, keepdim=True), xyza[:, 3:] > 0.5
+
+
+def range_noise(xyza: torch.Tensor, std: float, generator: torch.Generator) -> torch.Tensor:
+    """Raw XYZA with Gaussian noise of `std` metres on the range of each valid return, the point
+    moved along its ray; missing returns and the alpha channel untouched."""
+    distance, valid = _ranges(xyza)
+    noise = torch.randn(distance.shape, generator=generator, device=xyza.device)
+    scale = (distance + std * noise).clamp_min(MIN_RANGE) / distance.clamp_min(MIN_RANGE)
+    xyz = torch.where(valid, xyza[:, :3] * scale, xyza[:, :3])
+    return torch.cat([xyz, xyza[:, 3:]], dim=1)
+
+
+def drop_returns(xyza: torch.Tensor, fraction: float, max_range: float,
+                 generator: torch.Generator) -> torch.Tensor:
+    """Raw XYZA where each valid return is lost with probability `fraction`: it becomes a
+    missing return as the sensor writes one (at `max_range` along its ray, alpha 0)."""
     if not 0 <= fraction <= 1:
         raise ValueError(f"drop fraction: expected a number in [0, 1], got {fraction}")
-    n, _, h, w = xyza.shape
-    draws = torch.rand((n, 1, h, w), generator=generator, device=xyza.device)
-    return normalizer.drop_returns(xyza, draws < fraction)
+    distance, valid = _ranges(xyza)
+    draws = torch.rand(distance.shape, generator=generator, device=xyza.device)
+    drop = valid & (draws < fraction)
+    xyz = torch.where(drop, xyza[:, :3] * (max_range / distance.clamp_min(MIN_RANGE)),
+                      xyza[:, :3])
+    return torch.cat([xyz, xyza[:, 3:].masked_fill(drop, 0.0)], dim=1)
 
 
-def relative_robustness(severities: Sequence[float], accuracies: Sequence[float]) -> float:
-    """Area under accuracy vs severity, severities rescaled to [0, 1] (trapezoid rule)."""
-    x = torch.tensor(severities, dtype=torch.float64)
-    y = torch.tensor(accuracies, dtype=torch.float64)
-    if len(x) < 2 or len(x) != len(y) or not (x.diff() > 0).all():
-        raise ValueError(
-            f"expected at least two increasing severities with one accuracy each, got "
-            f"{list(severities)} and {list(accuracies)}"
-        )
-    return torch.trapezoid(y, (x - x[0]) / (x[-1] - x[0])).item()
+class Robustness(NamedTuple):
+    summary: dict  # accuracy_{rgb,lidar}_missing, robustness_{rgb,lidar}
+    curves: pd.DataFrame  # corruption, severity, accuracy
+    per_sample: dict[str, np.ndarray]  # per test sample (N,): correct_{rgb,lidar}_missing,
+    # robustness_{rgb,lidar}
 
 
 def robustness(
@@ -179,62 +198,65 @@ def robustness(
     xyza: torch.Tensor,
     labels: torch.Tensor,
     normalizer: Normalizer,
-    noise_levels: Sequence[float],
-    drop_levels: Sequence[float],
-    batch_size: int,
+    params: EvaluateParams,
+    max_range: float,
     device: torch.device | str,
-    seed: int,
-) -> tuple[dict, pd.DataFrame]:
-    """Accuracy under missing modalities and along three corruption curves.
+) -> Robustness:
+    """Accuracy under a missing modality and along three corruption curves of RAW inputs.
 
-    Curves (accuracy vs severity): `rgb_noise` and `lidar_noise` add Gaussian noise of each
-    std in `noise_levels` to all channels of that normalised modality; `lidar_dropout` turns
-    each pixel into a missing return with each probability in `drop_levels`. Every point
-    draws from a fresh generator seeded with `seed`, so the numbers depend only on the seed
-    and a point does not change when other levels are added.
+    Curves (accuracy vs severity): `rgb_noise` (camera noise, a fraction of full scale, at each
+    of `params.rgb_noise_levels`), `range_noise` (metres, `range_noise_levels`) and
+    `lidar_dropout` (fraction of returns lost, `drop_levels`). Every point draws from a fresh
+    generator seeded with `params.seed`: the numbers depend only on the seed, every model sees
+    the same corrupted samples, and a point does not change when other levels are added.
 
-    Summaries, MultiBench's relative robustness: the area under the accuracy-vs-severity
-    curve with severities rescaled to [0, 1] (trapezoid rule), so 1 is perfect and a flat
-    curve at accuracy q scores q. `robustness_rgb` is the area of `rgb_noise`;
-    `robustness_lidar` the mean area of `lidar_noise` and `lidar_dropout`.
-    `accuracy_rgb_missing` / `accuracy_lidar_missing` replace one modality by zeros.
-
-    Returns the summary dict and the long curve table (corruption, severity, accuracy).
+    Summaries, MultiBench's relative robustness: the area under the accuracy-vs-severity curve
+    with severities rescaled to [0, 1] (trapezoid rule), so 1 is perfect and a flat curve at
+    accuracy q scores q. `robustness_rgb` is the area of `rgb_noise`; `robustness_lidar` the
+    mean area of `range_noise` and `lidar_dropout`. The area is linear in the accuracies, so it
+    is also the mean over samples of a per-sample area (`per_sample`), which the comparison
+    bootstraps. `accuracy_rgb_missing` / `accuracy_lidar_missing` replace one modality by its
+    train mean (zeros once normalised).
     """
-    rgb, xyza, labels = rgb.cpu(), xyza.cpu(), labels.cpu()  # the generators live on the CPU
+    labels = labels.cpu()
 
-    def accuracy(rgb_in: torch.Tensor, xyza_in: torch.Tensor) -> float:
-        logits = predict(model, rgb_in, xyza_in, batch_size, device)
-        return classification_metrics(logits, labels)["accuracy"]
+    def correct(rgb_in: torch.Tensor, xyza_in: torch.Tensor) -> torch.Tensor:  # (N,) bool
+        logits = predict(model, rgb_in, xyza_in, params.batch_size, device)
+        return logits.argmax(dim=1) == labels
 
-    corruptions = {  # name: (severities, (severity, generator) -> corrupted (rgb, xyza))
-        "rgb_noise": (noise_levels, lambda s, g: (add_noise(rgb, s, g), xyza)),
-        "lidar_noise": (noise_levels, lambda s, g: (rgb, add_noise(xyza, s, g))),
+    def normalised(rgb_in: torch.Tensor, xyza_in: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return normalizer.rgb(rgb_in.to(device)), normalizer.xyza(xyza_in.to(device))
+
+    corruptions = {  # name: (severities, (severity, generator) -> corrupted raw (rgb, xyza))
+        "rgb_noise": (params.rgb_noise_levels, lambda s, g: (camera_noise(rgb, s, g), xyza)),
+        "range_noise": (params.range_noise_levels, lambda s, g: (rgb, range_noise(xyza, s, g))),
         "lidar_dropout": (
-            drop_levels, lambda f, g: (rgb, drop_lidar_returns(xyza, f, normalizer, g))
+            params.drop_levels, lambda f, g: (rgb, drop_returns(xyza, f, max_range, g))
         ),
     }
-    clean = accuracy(rgb, xyza)  # severity 0 of every curve
-    curves = pd.DataFrame(
-        [
-            (name, float(level), accuracy(*corrupt(level, torch.Generator().manual_seed(seed)))
-             if level > 0 else clean)
-            for name, (levels, corrupt) in corruptions.items()
+    clean_rgb, clean_xyza = normalised(rgb, xyza)
+    clean = correct(clean_rgb, clean_xyza)  # severity 0 of every curve
+    rows, areas = [], {}
+    for name, (levels, corrupt) in corruptions.items():
+        points = torch.stack([
+            correct(*normalised(*corrupt(level, torch.Generator().manual_seed(params.seed))))
+            if level > 0 else clean
             for level in levels
-        ],
-        columns=CURVE_COLUMNS,
-    )
-    area = {
-        name: relative_robustness(curve["severity"].tolist(), curve["accuracy"].tolist())
-        for name, curve in curves.groupby("corruption", sort=False)
+        ]).double()  # (levels, N)
+        rows += [(name, float(level), p.mean().item())
+                 for level, p in zip(levels, points, strict=True)]
+        x = torch.tensor(levels, dtype=torch.float64)
+        areas[name] = torch.trapezoid(points, (x - x[0]) / (x[-1] - x[0]), dim=0)  # (N,)
+    per_sample = {
+        "correct_rgb_missing": correct(torch.zeros_like(clean_rgb), clean_xyza).double(),
+        "correct_lidar_missing": correct(clean_rgb, torch.zeros_like(clean_xyza)).double(),
+        "robustness_rgb": areas["rgb_noise"],
+        "robustness_lidar": (areas["range_noise"] + areas["lidar_dropout"]) / 2,
     }
-    summary = {
-        "accuracy_rgb_missing": accuracy(torch.zeros_like(rgb), xyza),
-        "accuracy_lidar_missing": accuracy(rgb, torch.zeros_like(xyza)),
-        "robustness_rgb": area["rgb_noise"],
-        "robustness_lidar": (area["lidar_noise"] + area["lidar_dropout"]) / 2,
-    }
-    return summary, curves
+    per_sample = {key: value.numpy() for key, value in per_sample.items()}
+    summary = {key.replace("correct_", "accuracy_"): float(value.mean())
+               for key, value in per_sample.items()}
+    return Robustness(summary, pd.DataFrame(rows, columns=CURVE_COLUMNS), per_sample)
 
 
 # --------------------------------------------------------------------------------------------
@@ -317,14 +339,24 @@ def throughput(
 class Evaluation(NamedTuple):
     metrics: dict  # flat, JSON-ready
     curves: pd.DataFrame  # corruption, severity, accuracy
-    predictions: pd.DataFrame  # row, actual, predicted, p_sphere, correct
+    predictions: pd.DataFrame  # one row per test sample: PREDICTION_COLUMNS
+
+
+PREDICTION_COLUMNS = ["row", "actual", "predicted", "p_sphere", "confidence", "loss", "correct",
+                      "correct_rgb_missing", "correct_lidar_missing", "robustness_rgb",
+                      "robustness_lidar"]
 
 
 def predictions_table(
-    logits: torch.Tensor, labels: torch.Tensor, rows: Sequence[int], classes: Sequence[str]
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    rows: Sequence[int],
+    classes: Sequence[str],
+    per_sample: dict[str, np.ndarray],
 ) -> pd.DataFrame:
     """One row per sample: its `row` in the prepared arrays, actual and predicted class names,
-    the probability of class 1 (`p_sphere`) and whether the prediction is right."""
+    the probability of class 1 (`p_sphere`), the top-1 probability (`confidence`), its
+    cross-entropy (`loss`), whether it is right, and the per-sample robustness scores."""
     _check_scores(logits, labels)
     if len(rows) != len(labels) or len(classes) != logits.shape[1]:
         raise ValueError(
@@ -332,16 +364,19 @@ def predictions_table(
             f"{len(rows)} rows, {len(classes)} classes for logits {tuple(logits.shape)}"
         )
     names = np.asarray(classes)
-    predicted = logits.argmax(dim=1)
-    return pd.DataFrame(
-        {
-            "row": np.asarray(rows),
-            "actual": names[labels.numpy()],
-            "predicted": names[predicted.numpy()],
-            "p_sphere": logits.softmax(dim=1)[:, 1].numpy(),
-            "correct": (predicted == labels).numpy(),
-        }
-    )
+    probs = logits.double().softmax(dim=1)
+    confidence, predicted = probs.max(dim=1)
+    table = pd.DataFrame({
+        "row": np.asarray(rows),
+        "actual": names[labels.numpy()],
+        "predicted": names[predicted.numpy()],
+        "p_sphere": probs[:, 1].numpy(),
+        "confidence": confidence.numpy(),
+        "loss": F.cross_entropy(logits.double(), labels, reduction="none").numpy(),
+        "correct": (predicted == labels).numpy(),
+        **per_sample,
+    })
+    return table[PREDICTION_COLUMNS]
 
 
 def evaluate_model(
@@ -353,28 +388,31 @@ def evaluate_model(
     classes: Sequence[str],
     normalizer: Normalizer,
     params: EvaluateParams,
+    max_range: float,
     device: torch.device | str,
 ) -> Evaluation:
-    """Test metrics, robustness and cost of `model` on normalised test inputs.
+    """Test metrics and robustness of `model` on RAW test inputs (uint8 RGBA, XYZA in metres).
 
     `metrics` has test_{accuracy, balanced_accuracy, f1, loss, ece}, accuracy_rgb_missing,
-    accuracy_lidar_missing, robustness_rgb, robustness_lidar, params, flops, latency_ms and
-    throughput (samples/s at `params.batch_size`).
+    accuracy_lidar_missing, robustness_rgb and robustness_lidar.
     """
     labels = labels.cpu()
-    logits = predict(model, rgb, xyza, params.batch_size, device)
+    logits = predict(model, normalizer.rgb(rgb.to(device)), normalizer.xyza(xyza.to(device)),
+                     params.batch_size, device)
     test = classification_metrics(logits, labels, params.ece_bins)
-    robust, curves = robustness(
-        model, rgb, xyza, labels, normalizer, params.noise_levels, params.drop_levels,
-        params.batch_size, device, params.seed,
-    )
-    image_size = rgb.shape[-1]
-    metrics = {
-        **{f"test_{key}": value for key, value in test.items()},
-        **robust,
+    robust = robustness(model, rgb, xyza, labels, normalizer, params, max_range, device)
+    metrics = {**{f"test_{key}": value for key, value in test.items()}, **robust.summary}
+    predictions = predictions_table(logits, labels, rows, classes, robust.per_sample)
+    return Evaluation(metrics, robust.curves, predictions)
+
+
+def cost(model: nn.Module, image_size: int, params: EvaluateParams,
+         device: torch.device | str) -> dict:
+    """Parameters, FLOPs per sample, batch-1 latency (ms) and throughput (samples/s at
+    `params.batch_size`): properties of the architecture, the same for every seed's weights."""
+    return {
         "params": count_parameters(model),
         "flops": flops_per_sample(model, image_size, device),
         "latency_ms": latency_ms(model, image_size, device, params.latency_repeats),
         "throughput": throughput(model, image_size, device, params.batch_size),
     }
-    return Evaluation(metrics, curves, predictions_table(logits, labels, rows, classes))

@@ -18,8 +18,6 @@ class Normalizer:
 
         self.rgb_mean, self.rgb_std = vec("rgb_mean"), vec("rgb_std")
         self.xyza_mean, self.xyza_std = vec("xyza_mean"), vec("xyza_std")
-        # Normalised value of the alpha channel at a missing return (a = 0).
-        self.invalid_alpha = float(-stats["xyza_mean"][3] / stats["xyza_std"][3])
 
     def rgb(self, rgb: torch.Tensor) -> torch.Tensor:
         """(B, 4, H, W) uint8 -> float32, standardised."""
@@ -30,9 +28,3 @@ class Normalizer:
         out = (xyza - self.xyza_mean) / self.xyza_std
         valid = xyza[:, 3:4] > 0.5
         return torch.cat([out[:, :3] * valid, out[:, 3:]], dim=1)
-
-    def drop_returns(self, xyza: torch.Tensor, drop: torch.Tensor) -> torch.Tensor:
-        """Turn normalised returns where `drop` (B, 1, H, W) is True into missing returns."""
-        keep = ~drop
-        alpha = torch.where(drop, torch.full_like(xyza[:, 3:], self.invalid_alpha), xyza[:, 3:])
-        return torch.cat([xyza[:, :3] * keep, alpha], dim=1)

@@ -75,8 +75,8 @@ class TrainParams:
     lr: float = 1e-3  # Adam; the peak rate under the one-cycle schedule
     schedule: str = "onecycle"  # onecycle (warm-up, then cosine decay per batch) | constant
     weight_decay: float = 0.0
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda
+    seeds: tuple[int, ...] = (0, 1, 2)  # one run per seed: initialisation, batch order, dropout
+    device: str = "auto"  # auto | cpu | cuda[:N] | mps
     class_weights: bool = False  # weight the loss by inverse class frequency (train split)
     modality_dropout: float = 0.2  # fraction of training samples with one modality zeroed
 
@@ -84,13 +84,15 @@ class TrainParams:
 @dataclass(frozen=True)
 class EvaluateParams:
     batch_size: int = 256
-    seed: int = 0
+    seed: int = 0  # corruption draws
     device: str = "auto"
-    noise_levels: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0)  # std, normalised units
-    drop_levels: tuple[float, ...] = (0.0, 0.5, 1.0)  # fraction of returns
+    rgb_noise_levels: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2)  # std, fraction of full scale
+    range_noise_levels: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2)  # std of range noise, metres
+    drop_levels: tuple[float, ...] = (0.0, 0.5, 0.9)  # fraction of LiDAR returns dropped
     ece_bins: int = 15
     latency_repeats: int = 20
-    gallery: int = 16  # test samples shown in the aggregate gallery
+    resamples: int = 2000  # bootstrap resamples of the comparison (aggregate only)
+    gallery: int = 16  # test samples shown in the aggregate gallery (aggregate only)
 
 
 # Keys a strategy may override, and the one it may add (`fusion`: the registered op).
@@ -99,6 +101,7 @@ OVERRIDABLE = {
     "train": {f.name for f in dataclasses.fields(TrainParams)},
 }
 STRATEGY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")  # availability is checked where it is used
 
 
 @dataclass(frozen=True)
@@ -289,8 +292,11 @@ def _check_train(t: TrainParams, key: str) -> None:
     _require(t.batch_size >= 1, f"{key}.batch_size", "an integer >= 1", t.batch_size)
     _require(t.lr > 0, f"{key}.lr", "a number > 0", t.lr)
     _require(t.weight_decay >= 0, f"{key}.weight_decay", "a number >= 0", t.weight_decay)
-    _require(t.seed >= 0, f"{key}.seed", "an integer >= 0", t.seed)
-    _require(t.device in ("auto", "cpu", "cuda"), f"{key}.device", "auto, cpu or cuda", t.device)
+    _require(len(t.seeds) >= 1 and all(s >= 0 for s in t.seeds), f"{key}.seeds",
+             "a non-empty list of integers >= 0", list(t.seeds))
+    _require(len(set(t.seeds)) == len(t.seeds), f"{key}.seeds", "distinct seeds",
+             list(t.seeds))
+    _check_device(t.device, f"{key}.device")
     _require(t.schedule in ("onecycle", "constant"), f"{key}.schedule", "onecycle or constant",
              t.schedule)
     _require(
@@ -344,14 +350,24 @@ def _check_ranges(p: Params) -> None:
 
     e = p.evaluate
     _require(e.batch_size >= 1, "evaluate.batch_size", "an integer >= 1", e.batch_size)
-    _require(e.device in ("auto", "cpu", "cuda"), "evaluate.device", "auto, cpu or cuda", e.device)
-    _require(len(e.noise_levels) >= 2 and all(v >= 0 for v in e.noise_levels)
-             and list(e.noise_levels) == sorted(e.noise_levels),
-             "evaluate.noise_levels", "at least two increasing stds >= 0", e.noise_levels)
-    _require(len(e.drop_levels) >= 2 and all(0 <= v <= 1 for v in e.drop_levels)
-             and list(e.drop_levels) == sorted(e.drop_levels),
-             "evaluate.drop_levels", "at least two increasing fractions in [0, 1]", e.drop_levels)
+    _check_device(e.device, "evaluate.device")
+    for key in ("rgb_noise_levels", "range_noise_levels", "drop_levels"):
+        _check_levels(getattr(e, key), f"evaluate.{key}", upper=1.0 if key == "drop_levels"
+                      else float("inf"))
     _require(e.ece_bins >= 1, "evaluate.ece_bins", "an integer >= 1", e.ece_bins)
     _require(e.latency_repeats >= 1, "evaluate.latency_repeats", "an integer >= 1",
              e.latency_repeats)
+    _require(e.resamples >= 100, "evaluate.resamples", "an integer >= 100", e.resamples)
     _require(e.gallery >= 0, "evaluate.gallery", "an integer >= 0", e.gallery)
+
+
+def _check_levels(levels: tuple[float, ...], key: str, upper: float) -> None:
+    """Severities of a corruption curve: from 0 (clean), strictly increasing, at most `upper`."""
+    _require(len(levels) >= 2 and levels[0] == 0 and levels[-1] <= upper
+             and all(a < b for a, b in zip(levels, levels[1:], strict=False)), key,
+             f"at least two strictly increasing severities from 0 to at most {upper}",
+             list(levels))
+
+
+def _check_device(name: str, key: str) -> None:
+    _require(DEVICE.match(name) is not None, key, "auto, cpu, cuda, cuda:N or mps", name)

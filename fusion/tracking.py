@@ -1,7 +1,8 @@
 """Optional Weights & Biases logging, configured only by W&B's own environment variables.
 
 Off unless `WANDB_MODE` is `online`/`offline`, or `WANDB_API_KEY` is set (and `WANDB_MODE` is not
-`disabled`). Runs are grouped by the DVC experiment (`DVC_EXP_NAME`) when there is one. Files go
+`disabled`). One run per (strategy, seed), grouped by strategy and tagged with the DVC experiment
+(`DVC_EXP_NAME`) when there is one, so W&B's UI shows the spread across seeds. Files go
 to `WANDB_DIR`, or else to a cache folder outside the repository, so that they never land in
 DVC's temporary experiment folders.
 """
@@ -24,7 +25,8 @@ def enabled() -> bool:
 class Run:
     """A W&B run, or a no-op when W&B is off."""
 
-    def __init__(self, name: str, config: dict, job_type: str = "train"):
+    def __init__(self, name: str, config: dict, group: str | None = None,
+                 job_type: str = "train"):
         self._run = None
         if not enabled():
             return
@@ -35,8 +37,9 @@ class Run:
         self._run = wandb.init(
             project=os.environ.get("WANDB_PROJECT", "rgb-lidar-fusion"),
             name=name,
-            group=os.environ.get("DVC_EXP_NAME") or None,
+            group=group,
             job_type=job_type,
+            tags=[f"exp:{os.environ['DVC_EXP_NAME']}"] if os.environ.get("DVC_EXP_NAME") else None,
             config=config,
             dir=str(directory),
             reinit="finish_previous",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import resource
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,40 +138,56 @@ def train(
     data: Prepared,
     splits: dict,
     stats: dict,
+    seeds: Sequence[int] | None = None,
     progress: bool = True,
-) -> TrainResult:
+) -> dict[int, TrainResult]:
+    """Train `cfg` once per seed (default: its `train.seeds`) on one split, normalised once.
+
+    The seed drives initialisation, batch order and modality dropout; returns {seed: result}.
+    """
     t = cfg.train
     device = resolve_device(t.device)
-    torch.manual_seed(t.seed)
-    model = strategies.build(cfg.fusion, cfg.model, data.image_size)
-    model = model.to(device, memory_format=torch.channels_last)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
     normalizer = Normalizer(stats, device)
     train_set = split_inputs(data, splits["train"], normalizer, device)
     val_set = split_inputs(data, splits["val"], normalizer, device)
     if len(train_set) == 0 or len(val_set) == 0:
         raise ValueError(f"empty split: train {len(train_set)}, val {len(val_set)} samples")
-
     weight = None
     if t.class_weights:  # inverse class frequency, mean weight 1 over the train split
         counts = torch.bincount(train_set.labels, minlength=len(data.classes)).float()
         weight = counts.sum() / (len(counts) * counts.clamp_min(1))
+    return {
+        seed: _train_seed(cfg, seed, data.image_size, train_set, val_set, weight, device,
+                          progress)
+        for seed in (t.seeds if seeds is None else seeds)
+    }
+
+
+def _train_seed(cfg: StrategyConfig, seed: int, image_size: int, train_set: Inputs,
+                val_set: Inputs, weight, device: torch.device, progress: bool) -> TrainResult:
+    t = cfg.train
+    torch.manual_seed(seed)
+    model = strategies.build(cfg.fusion, cfg.model, image_size)
+    model = model.to(device, memory_format=torch.channels_last)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
     steps = -(-len(train_set) // t.batch_size)  # per epoch
     scheduler = None
     if t.schedule == "onecycle":  # warm-up to lr, then cosine decay, per batch
         scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, t.lr, t.epochs * steps)
-    generator = torch.Generator().manual_seed(t.seed)
+    generator = torch.Generator().manual_seed(seed)
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    run = Run(cfg.name, {**cfg.to_dict(), "trainable_params": params})
+    run = Run(f"{cfg.name}-seed{seed}", {**cfg.to_dict(), "seed": seed,
+                                         "trainable_params": params}, group=cfg.name)
+    label = f"{cfg.name} seed {seed}"
 
     history, best, best_state = [], None, None
     train_seconds = epoch_seconds = 0.0
     for epoch in range(1, t.epochs + 1):
         epoch_start = time.perf_counter()
         batches = tqdm(index_batches(train_set, t.batch_size, generator), total=steps,
-                       desc=f"{cfg.name} epoch {epoch}/{t.epochs}", unit="batch", leave=False,
+                       desc=f"{label} epoch {epoch}/{t.epochs}", unit="batch", leave=False,
                        disable=not progress)
         train_loss = train_epoch(model, optimizer, batches, device, weight, t.modality_dropout,
                                  generator, scheduler)
@@ -182,7 +199,7 @@ def train(
         history.append(row)
         run.log(row, step=epoch)
         if progress:
-            print(f"{cfg.name} epoch {epoch}: train {train_loss:.4f}  val {val_loss:.4f}  "
+            print(f"{label} epoch {epoch}: train {train_loss:.4f}  val {val_loss:.4f}  "
                   f"acc {val_accuracy:.4f}", flush=True)
         if best is None or val_loss < best["val_loss"]:
             best = row
@@ -192,6 +209,7 @@ def train(
     model = model.cpu().to(memory_format=torch.contiguous_format)
     model.load_state_dict(best_state)
     metrics = {
+        "seed": seed,
         "params": params,
         "best_val_loss": best["val_loss"],
         "best_epoch": best["epoch"],

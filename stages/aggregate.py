@@ -1,8 +1,10 @@
-"""DVC stage `aggregate`: the cross-strategy comparison.
+"""DVC stage `aggregate`: the cross-strategy comparison, with intervals over seeds and test
+samples.
 
-Writes metrics/summary.json (keyed by strategy, for `dvc metrics diff`), plots/comparison.csv
-and .md (the table), and PNG figures in plots/comparison/. The strategy list comes from
-params, never from whatever files lie around.
+Writes metrics/summary.json (per strategy: each seed-dependent metric's mean over seeds with
+`_ci_low`, `_ci_high`, `_std`; cost; what `dvc metrics diff` compares), plots/comparison.csv
+and .md (the tiered table and the findings), plots/comparison/pairwise.csv and PNG figures in
+plots/comparison/. The strategy list comes from params, never from whatever files lie around.
 """
 
 from pathlib import Path
@@ -10,24 +12,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fusion import params, report
+from fusion import figures, intervals, params, report
 from fusion.dataset import load_prepared
 from fusion.io import atomic_path, read_csv, read_json, write_json, write_text
 
 FIGURES = Path("plots/comparison")
-SUMMARY_KEYS = (
-    "test_accuracy", "test_balanced_accuracy", "test_f1", "test_loss", "test_ece",
-    "accuracy_rgb_missing", "accuracy_lidar_missing", "robustness_rgb", "robustness_lidar",
-    "params", "flops", "latency_ms", "throughput",
-)
-TRAIN_SUMMARY_KEYS = ("best_val_loss", "val_accuracy", "seconds_per_epoch")
 
 
 def gallery(names: list[str], predictions: dict[str, pd.DataFrame], size: int) -> None:
-    """Test samples that some strategy got wrong first, then others; caption = who erred."""
+    """Test samples that most strategies got wrong first (a strategy errs on a sample when most
+    of its seeds do); caption = who erred."""
     if size == 0:
         return
-    wrong = pd.concat({n: ~predictions[n].set_index("row")["correct"] for n in names}, axis=1)
+    wrong = pd.concat({n: ~predictions[n].groupby("row")["correct"].mean().ge(0.5)
+                       for n in names}, axis=1)
     order = wrong.sum(axis=1).sort_values(ascending=False, kind="stable").index[:size]
     data = load_prepared("data/prepared", mmap=True)
     rows = np.asarray(order)
@@ -39,8 +37,8 @@ def gallery(names: list[str], predictions: dict[str, pd.DataFrame], size: int) -
         verdict = ", ".join(erred) if len(erred) <= 2 else f"{len(erred)}/{len(names)} strategies"
         captions.append(f"{data.index.loc[row, 'class']}: " + (f"wrong in {verdict}" if erred
                                                               else "all right"))
-    report.plot_gallery(np.asarray(data.rgb[rows]), ranges, captions,
-                        [bool(wrong.loc[r].any()) for r in order], FIGURES / "gallery.png")
+    figures.plot_gallery(np.asarray(data.rgb[rows]), ranges, captions,
+                         [bool(wrong.loc[r].any()) for r in order], FIGURES / "gallery.png")
 
 
 def main() -> None:
@@ -48,25 +46,37 @@ def main() -> None:
     names = list(p.strategies)
     train = {n: read_json(f"metrics/train/{n}.json", "train metrics") for n in names}
     evaluated = {n: read_json(f"metrics/evaluate/{n}.json", "evaluation metrics") for n in names}
-    val_curves = {n: read_csv(f"plots/train/{n}.csv", "validation curve") for n in names}
+    val_curves = {n: {int(s): read_csv(f"plots/train/{n}/seed{s}.csv", "validation curve")
+                      for s in train[n]["seeds"]} for n in names}
     robustness = {n: read_csv(f"plots/evaluate/{n}.csv", "robustness curves") for n in names}
     predictions = {n: read_csv(f"plots/evaluate/{n}_predictions.csv", "predictions")
                    for n in names}
 
-    table = report.comparison_table(train, evaluated, val_curves)
-    with atomic_path("plots/comparison.csv") as tmp:
-        table.to_csv(tmp, index=False)
-    write_text("plots/comparison.md", report.to_markdown(table) + "\n")
-    write_json("metrics/summary.json", {
-        n: {**{k: evaluated[n][k] for k in SUMMARY_KEYS},
-            **{k: train[n][k] for k in TRAIN_SUMMARY_KEYS}}
-        for n in names
-    })
-    report.plot_val_losses(val_curves, FIGURES / "val_loss.png")
-    report.plot_robustness(robustness, FIGURES / "robustness.png")
-    report.plot_accuracy_vs_cost(table, FIGURES / "accuracy_vs_cost.png")
+    boot = intervals.bootstrap(predictions, p.evaluate.resamples, p.evaluate.seed,
+                               p.evaluate.ece_bins)
+    summary = report.summarize(boot.summary(), train, evaluated)
+    pairwise = boot.pairwise()
+    tiers = {m: intervals.tiers({n: summary[n][m] for n in names}, pairwise, m,
+                                intervals.METRICS[m].higher_is_better) for m in report.TIERED}
+    table = report.comparison_table(summary, tiers)
+    baselines = [n for n in names if p.strategy(n).fusion in report.UNIMODAL]
+    accuracy = {n: {s: m["test_accuracy"] for s, m in evaluated[n]["seeds"].items()}
+                for n in names}
+    lines = report.findings(summary, pairwise, tiers, baselines, accuracy)
+
+    write_json("metrics/summary.json", summary)
+    for path, frame in (("plots/comparison.csv", table), (FIGURES / "pairwise.csv", pairwise)):
+        with atomic_path(path) as tmp:
+            frame.to_csv(tmp, index=False, float_format="%.6g")
+    markdown = report.to_markdown(table) + "\n" + "\n".join(f"- {line}" for line in lines) + "\n"
+    write_text("plots/comparison.md", markdown)
+    figures.plot_intervals({n: summary[n] for n in table["strategy"]}, FIGURES / "intervals.png")
+    figures.plot_pairwise(pairwise, list(table["strategy"]), FIGURES / "pairwise.png")
+    figures.plot_val_losses(val_curves, FIGURES / "val_loss.png")
+    figures.plot_robustness(robustness, FIGURES / "robustness.png")
+    figures.plot_accuracy_vs_cost(table, FIGURES / "accuracy_vs_cost.png")
     gallery(names, predictions, p.evaluate.gallery)
-    print(report.to_markdown(table))
+    print(markdown)
 
 
 if __name__ == "__main__":

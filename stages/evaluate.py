@@ -1,40 +1,54 @@
-"""DVC stage `evaluate@<name>`: test metrics, robustness and cost of models/<name>.pt.
+"""DVC stage `evaluate@<name>`: test metrics and robustness of every seed's model, and the
+architecture's cost (measured once: it does not depend on the weights).
 
-Writes metrics/evaluate/<name>.json, plots/evaluate/<name>.csv (robustness curves) and
-plots/evaluate/<name>_predictions.csv (one row per test sample).
+Writes metrics/evaluate/<name>.json (per seed, and cost), plots/evaluate/<name>.csv (robustness
+curves, a `seed` column) and plots/evaluate/<name>_predictions.csv (a row per seed and test
+sample: what the comparison bootstraps).
 """
 
 import argparse
 
+import pandas as pd
 import torch
 
 from fusion import params
 from fusion.dataset import load_prepared
-from fusion.evaluation import evaluate_model
+from fusion.evaluation import cost, evaluate_model
 from fusion.io import atomic_path, read_json, write_json
 from fusion.normalize import Normalizer
-from fusion.training import load_checkpoint, resolve_device, split_inputs
+from fusion.training import load_checkpoint, resolve_device
 
 
 def main(name: str) -> None:
     p = params.load()
-    p.strategy(name)  # a clear error for a name that is not in `strategies`
+    seeds = p.strategy(name).train.seeds  # a clear error for a name not in `strategies`
     device = resolve_device(p.evaluate.device)
-    model, checkpoint = load_checkpoint(f"models/{name}.pt")
-    data = load_prepared("data/prepared")
+    data = load_prepared("data/prepared", mmap=True)
     rows = read_json("data/splits.json", "splits")["test"]
-    normalizer = Normalizer(checkpoint["stats"], device)
-    test = split_inputs(data, rows, normalizer, device)
-    torch.manual_seed(p.evaluate.seed)
-    model = model.to(device, memory_format=torch.channels_last)
-    result = evaluate_model(model, test.rgb, test.xyza, test.labels.cpu(), rows,
-                            data.classes, normalizer, p.evaluate, device)
-    write_json(f"metrics/evaluate/{name}.json", {"strategy": name, **result.metrics})
-    for path, table in ((f"plots/evaluate/{name}.csv", result.curves),
-                        (f"plots/evaluate/{name}_predictions.csv", result.predictions)):
+    rgb, xyza = torch.from_numpy(data.rgb[rows]), torch.from_numpy(data.xyza[rows])
+    labels = torch.from_numpy(data.labels[rows])
+    per_seed, curves, predictions = {}, [], []
+    for seed in seeds:
+        model, checkpoint = load_checkpoint(f"models/{name}/seed{seed}.pt")
+        model = model.to(device, memory_format=torch.channels_last)
+        result = evaluate_model(model, rgb, xyza, labels, rows, data.classes,
+                                Normalizer(checkpoint["stats"], device), p.evaluate,
+                                checkpoint["max_range"], device)
+        per_seed[str(seed)] = result.metrics
+        curves.append(result.curves.assign(seed=seed))
+        predictions.append(result.predictions.assign(seed=seed))
+        print(f"{name} seed {seed}: "
+              + ", ".join(f"{k} {v:.4g}" for k, v in result.metrics.items()))
+    write_json(f"metrics/evaluate/{name}.json", {
+        "strategy": name, "seeds": per_seed,
+        "cost": cost(model, data.image_size, p.evaluate, device),
+    })
+    for path, tables in ((f"plots/evaluate/{name}.csv", curves),
+                         (f"plots/evaluate/{name}_predictions.csv", predictions)):
+        table = pd.concat(tables, ignore_index=True)
+        table = table[["seed", *table.columns.drop("seed")]]
         with atomic_path(path) as tmp:
-            table.to_csv(tmp, index=False)
-    print(f"{name}: " + ", ".join(f"{k} {v:.4g}" for k, v in result.metrics.items()))
+            table.to_csv(tmp, index=False, float_format="%.6g")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,17 @@
 """DVC stage `export`: promote the strategy named by `model.fusion`.
 
-Writes models/model.pt (its checkpoint, loadable by `fusion.predict`), metrics/model.json (its
-name and test metrics: what `dvc exp show` lists), plots/export/confusion.csv (DVC's confusion
-template) and plots/export/reliability.png.
+Of its seeds, the one with the best validation loss (never the test set) becomes
+models/model.pt (loadable by `fusion.predict`). metrics/model.json gives that `seed`, its own
+test metrics, and the strategy's mean and 95% interval over seeds (from metrics/summary.json).
+Also plots/export/confusion.csv (DVC's confusion template) and plots/export/reliability.png,
+both of the promoted seed.
 """
 
 import shutil
 
 import torch
 
-from fusion import params, report
+from fusion import figures, params
 from fusion.evaluation import reliability
 from fusion.io import atomic_path, read_csv, read_json, write_json
 
@@ -17,11 +19,17 @@ from fusion.io import atomic_path, read_csv, read_json, write_json
 def main() -> None:
     p = params.load()  # a model.fusion outside `strategies` fails here, listing the valid names
     name = p.model.fusion
-    metrics = read_json(f"metrics/evaluate/{name}.json", "evaluation metrics")
+    trained = read_json(f"metrics/train/{name}.json", "train metrics")["seeds"]
+    seed = min(trained, key=lambda s: trained[s]["best_val_loss"])
+    tested = read_json(f"metrics/evaluate/{name}.json", "evaluation metrics")["seeds"][seed]
+    strategy = read_json("metrics/summary.json", "comparison summary")[name]
     predictions = read_csv(f"plots/evaluate/{name}_predictions.csv", "predictions")
+    predictions = predictions[predictions["seed"] == int(seed)]
     with atomic_path("models/model.pt") as tmp:
-        shutil.copyfile(f"models/{name}.pt", tmp)
-    write_json("metrics/model.json", {**metrics, "strategy": name})
+        shutil.copyfile(f"models/{name}/seed{seed}.pt", tmp)
+    write_json("metrics/model.json", {"strategy": name, "seed": int(seed),
+                                      "best_val_loss": trained[seed]["best_val_loss"],
+                                      **tested, "strategy_over_seeds": strategy})
     with atomic_path("plots/export/confusion.csv") as tmp:
         predictions[["actual", "predicted"]].to_csv(tmp, index=False)
     classes = torch.load("models/model.pt", weights_only=True)["classes"]
@@ -29,8 +37,10 @@ def main() -> None:
     p_sphere = torch.tensor(predictions["p_sphere"].to_numpy(), dtype=torch.float64)
     probs = torch.stack([1 - p_sphere, p_sphere], dim=1)
     table = reliability(probs, labels, p.evaluate.ece_bins, from_logits=False)
-    report.plot_reliability(table, "plots/export/reliability.png")
-    print(f"promoted {name}: test accuracy {metrics['test_accuracy']:.4f}")
+    figures.plot_reliability(table, "plots/export/reliability.png")
+    print(f"promoted {name} seed {seed} (best validation loss of {len(trained)} seeds): test "
+          f"accuracy {tested['test_accuracy']:.4f}; over seeds {strategy['test_accuracy']:.4f} "
+          f"[{strategy['test_accuracy_ci_low']:.4f}, {strategy['test_accuracy_ci_high']:.4f}]")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,14 @@
-"""DVC stage `train@<name>`: models/<name>.pt, metrics/train/<name>.json, plots/train/<name>.csv."""
+"""DVC stage `train@<name>`: one run per seed of the strategy's `train.seeds`, data loaded once.
+
+Writes models/<name>/seed<k>.pt, plots/train/<name>/seed<k>.csv (the curve) and
+metrics/train/<name>.json (each seed's metrics, keyed by seed).
+"""
 
 import argparse
 
 from fusion import params, strategies
 from fusion.dataset import load_prepared
-from fusion.io import atomic_path, read_json, write_json
+from fusion.io import atomic_dir, read_json, write_json
 from fusion.training import save_checkpoint, train
 
 
@@ -17,11 +21,13 @@ def main(name: str) -> None:
         raise SystemExit(f"strategies.{name}: {e}; a variant names one with `fusion:`") from None
     data = load_prepared("data/prepared")
     stats = read_json("data/stats.json", "train statistics")
-    result = train(cfg, data, read_json("data/splits.json", "splits"), stats)
-    save_checkpoint(f"models/{name}.pt", result, cfg, data, stats, p.data.max_range)
-    write_json(f"metrics/train/{name}.json", result.metrics)
-    with atomic_path(f"plots/train/{name}.csv") as tmp:
-        result.history.to_csv(tmp, index=False)
+    results = train(cfg, data, read_json("data/splits.json", "splits"), stats)
+    with atomic_dir(f"models/{name}") as models, atomic_dir(f"plots/train/{name}") as curves:
+        for seed, result in results.items():
+            save_checkpoint(models / f"seed{seed}.pt", result, cfg, data, stats, p.data.max_range)
+            result.history.to_csv(curves / f"seed{seed}.csv", index=False)
+    write_json(f"metrics/train/{name}.json",
+               {"strategy": name, "seeds": {str(s): r.metrics for s, r in results.items()}})
 
 
 if __name__ == "__main__":

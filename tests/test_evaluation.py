@@ -7,15 +7,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from fusion.evaluation import (
-    add_noise,
+    PREDICTION_COLUMNS,
+    camera_noise,
     classification_metrics,
+    cost,
     count_parameters,
-    drop_lidar_returns,
+    drop_returns,
     evaluate_model,
     flops_per_sample,
     latency_ms,
     predict,
-    relative_robustness,
+    range_noise,
     reliability,
     robustness,
     throughput,
@@ -24,6 +26,7 @@ from fusion.normalize import Normalizer
 from fusion.params import EvaluateParams
 
 SIZE = 4  # H = W of the toy inputs
+MAX_RANGE = 50.0
 
 
 class RGBOnly(nn.Module):
@@ -47,8 +50,25 @@ class LinearPerModality(nn.Module):
 
 
 @pytest.fixture
+def raw_data():
+    """Raw inputs: uint8 RGBA whose red channel carries the label (plus noise), and XYZA of
+    returns 8-12 m away, a quarter of the pixels missing (at the max range, alpha 0)."""
+    g = torch.Generator().manual_seed(0)
+    labels = torch.arange(60) % 2
+    red = 128 + 30 * (2 * labels - 1) + 40 * torch.randn(60, generator=g)  # per sample
+    red = red.view(-1, 1, 1) + 20 * torch.randn(60, SIZE, SIZE, generator=g)
+    rgb = torch.randint(0, 256, (60, 4, SIZE, SIZE), generator=g, dtype=torch.uint8)
+    rgb[:, 0], rgb[:, 3] = red.clamp(0, 255).to(torch.uint8), 255
+    direction = torch.nn.functional.normalize(torch.randn(60, 3, SIZE, SIZE, generator=g), dim=1)
+    valid = torch.rand(60, 1, SIZE, SIZE, generator=g) > 0.25
+    distance = torch.where(valid, 8 + 4 * torch.rand(60, 1, SIZE, SIZE, generator=g), MAX_RANGE)
+    xyza = torch.cat([direction * distance, valid.float()], dim=1)
+    return rgb, xyza, labels
+
+
+@pytest.fixture
 def normalizer():
-    stats = {"rgb_mean": [0.0] * 4, "rgb_std": [1.0] * 4,
+    stats = {"rgb_mean": [0.5] * 4, "rgb_std": [0.25] * 4,
              "xyza_mean": [0.0, 5.0, 0.0, 0.5], "xyza_std": [1.0, 2.0, 1.0, 0.5]}
     return Normalizer(stats)
 
@@ -136,44 +156,58 @@ def test_predict_batches_like_one_pass_and_sets_eval_mode(toy_data):
 # --- corruptions and robustness ------------------------------------------------------------
 
 
-def test_zero_severity_leaves_inputs_unchanged(toy_data, normalizer):
-    _, xyza, _ = toy_data
-    g = torch.Generator().manual_seed(0)
-    assert torch.equal(add_noise(xyza, 0.0, g), xyza)
-    assert torch.equal(drop_lidar_returns(xyza, 0.0, normalizer, g), xyza)
+def test_camera_noise_touches_the_colour_channels_only(raw_data):
+    rgb, _, _ = raw_data
+    noisy = camera_noise(rgb, 0.1, torch.Generator().manual_seed(0))
+    assert noisy.dtype == torch.float32 and rgb.dtype == torch.uint8  # the input is not changed
+    assert torch.equal(noisy[:, 3], rgb[:, 3].float())  # alpha bit-identical
+    assert 0 <= noisy.min() and noisy.max() <= 255  # a camera saturates
+    changed = noisy[:, :3] - rgb[:, :3].float()
+    inside = (noisy[:, :3] > 0) & (noisy[:, :3] < 255)
+    assert changed[inside].std().item() == pytest.approx(25.5, rel=0.15)  # 0.1 of full scale
+    assert torch.equal(camera_noise(rgb, 0.0, torch.Generator()), rgb.float())
 
 
-def test_dropping_every_return_leaves_only_missing_returns(toy_data, normalizer):
-    _, xyza, _ = toy_data
-    dropped = drop_lidar_returns(xyza, 1.0, normalizer, torch.Generator().manual_seed(0))
-    assert (dropped[:, :3] == 0).all()
-    assert (dropped[:, 3] == normalizer.invalid_alpha).all()
+def test_range_noise_moves_valid_returns_along_their_ray_only(raw_data):
+    _, xyza, _ = raw_data
+    noisy = range_noise(xyza, 0.05, torch.Generator().manual_seed(0))
+    valid = xyza[:, 3] > 0.5
+    assert torch.equal(noisy[:, 3], xyza[:, 3])  # alpha bit-identical
+    missing = (~valid).unsqueeze(1).expand(-1, 3, -1, -1)
+    assert torch.equal(noisy[:, :3][missing], xyza[:, :3][missing])  # missing returns too
+    before, after = xyza[:, :3].norm(dim=1), noisy[:, :3].norm(dim=1)
+    assert (after - before)[valid].std().item() == pytest.approx(0.05, rel=0.15)  # metres
+    cosine = torch.nn.functional.cosine_similarity(noisy[:, :3], xyza[:, :3], dim=1)
+    assert torch.allclose(cosine[valid], torch.ones(()), atol=1e-6)  # same ray
 
 
-def test_dropout_fraction_and_seed(toy_data, normalizer):
-    _, xyza, _ = toy_data
-
-    def dropped(seed):
-        return drop_lidar_returns(xyza, 0.5, normalizer, torch.Generator().manual_seed(seed))
-
-    missing = (dropped(0)[:, 3] == normalizer.invalid_alpha).double().mean().item()
-    assert 0.4 < missing < 0.6
-    assert torch.equal(dropped(0), dropped(0))
-    assert not torch.equal(dropped(0), dropped(1))
-    noisy = [add_noise(xyza, 1.0, torch.Generator().manual_seed(s)) for s in (0, 0, 1)]
-    assert torch.equal(noisy[0], noisy[1]) and not torch.equal(noisy[0], noisy[2])
+def test_dropped_returns_become_missing_returns_and_nothing_else_changes(raw_data):
+    _, xyza, _ = raw_data
+    valid = xyza[:, 3] > 0.5
+    dropped = drop_returns(xyza, 0.5, MAX_RANGE, torch.Generator().manual_seed(0))
+    lost = valid & (dropped[:, 3] == 0)
+    assert 0.4 < lost.sum() / valid.sum() < 0.6
+    kept = ~lost.unsqueeze(1).expand(-1, 4, -1, -1)
+    assert torch.equal(dropped[kept], xyza[kept])  # the rest bit-identical
+    assert torch.allclose(dropped[:, :3].norm(dim=1)[lost], torch.tensor(MAX_RANGE))
+    assert torch.equal(drop_returns(xyza, 0.0, MAX_RANGE, torch.Generator()), xyza)
+    assert (drop_returns(xyza, 1.0, MAX_RANGE, torch.Generator())[:, 3] == 0).all()
+    assert not torch.equal(dropped, drop_returns(xyza, 0.5, MAX_RANGE,
+                                                 torch.Generator().manual_seed(1)))
 
 
 def run_robustness(model, data, normalizer, seed=0):
-    rgb, xyza, labels = data
-    return robustness(model, rgb, xyza, labels, normalizer, noise_levels=(0.0, 1.0, 3.0),
-                      drop_levels=(0.0, 0.5, 1.0), batch_size=16, device="cpu", seed=seed)
+    params = EvaluateParams(seed=seed, batch_size=16, rgb_noise_levels=(0.0, 0.2, 0.5),
+                            range_noise_levels=(0.0, 0.5, 2.0), drop_levels=(0.0, 0.5, 1.0))
+    return robustness(model, *data, normalizer, params, MAX_RANGE, "cpu")
 
 
-def test_rgb_only_model_ignores_lidar_corruptions(toy_data, normalizer):
+def test_rgb_only_model_ignores_lidar_corruptions(raw_data, normalizer):
     model = RGBOnly()
-    clean = classification_metrics(predict(model, *toy_data[:2], 16, "cpu"), toy_data[2])
-    summary, curves = run_robustness(model, toy_data, normalizer)
+    rgb, xyza, labels = raw_data
+    logits = predict(model, normalizer.rgb(rgb), normalizer.xyza(xyza), 16, "cpu")
+    clean = classification_metrics(logits, labels)
+    summary, curves, per_sample = run_robustness(model, raw_data, normalizer)
     assert 0.6 < clean["accuracy"] < 1
     assert summary["accuracy_lidar_missing"] == clean["accuracy"]
     assert summary["robustness_lidar"] == pytest.approx(clean["accuracy"])
@@ -181,25 +215,23 @@ def test_rgb_only_model_ignores_lidar_corruptions(toy_data, normalizer):
     assert summary["robustness_rgb"] < clean["accuracy"]
     assert list(curves.columns) == ["corruption", "severity", "accuracy"]
     assert curves.groupby("corruption", sort=False).size().to_dict() == {
-        "rgb_noise": 3, "lidar_noise": 3, "lidar_dropout": 3}
+        "rgb_noise": 3, "range_noise": 3, "lidar_dropout": 3}
+    for key, values in per_sample.items():  # per-sample scores average to the summary
+        metric = key.replace("correct_", "accuracy_")
+        assert values.shape == (60,) and values.mean() == pytest.approx(summary[metric])
+    rgb_curve = curves[curves["corruption"] == "rgb_noise"]
+    area = torch.trapezoid(torch.tensor(rgb_curve["accuracy"].to_numpy()),
+                           torch.tensor([0.0, 0.4, 1.0])).item()  # severities rescaled to [0, 1]
+    assert summary["robustness_rgb"] == pytest.approx(area)
 
 
-def test_robustness_is_deterministic_given_the_seed(toy_data, normalizer):
-    first = run_robustness(RGBOnly(), toy_data, normalizer, seed=3)
-    again = run_robustness(RGBOnly(), toy_data, normalizer, seed=3)
-    other = run_robustness(RGBOnly(), toy_data, normalizer, seed=4)
-    assert first[0] == again[0]
-    pd.testing.assert_frame_equal(first[1], again[1])
-    assert not first[1]["accuracy"].equals(other[1]["accuracy"])
-
-
-def test_relative_robustness_is_the_area_under_the_rescaled_curve():
-    assert relative_robustness([0.0, 0.5, 1.0, 2.0], [0.7] * 4) == pytest.approx(0.7)
-    assert relative_robustness([0, 0.5, 1, 1.5, 2], [1, 0.875, 0.75, 0.625, 0.5]) == (
-        pytest.approx(0.75))
-    assert relative_robustness([0.25, 0.75], [1.0, 0.0]) == pytest.approx(0.5)
-    with pytest.raises(ValueError, match="increasing"):
-        relative_robustness([0.0, 1.0, 0.5], [1.0, 0.9, 0.8])
+def test_robustness_is_deterministic_given_the_seed(raw_data, normalizer):
+    first = run_robustness(RGBOnly(), raw_data, normalizer, seed=3)
+    again = run_robustness(RGBOnly(), raw_data, normalizer, seed=3)
+    other = run_robustness(RGBOnly(), raw_data, normalizer, seed=4)
+    assert first.summary == again.summary
+    pd.testing.assert_frame_equal(first.curves, again.curves)
+    assert not first.curves["accuracy"].equals(other.curves["accuracy"])
 
 
 # --- cost ----------------------------------------------------------------------------------
@@ -225,20 +257,24 @@ def test_latency_and_throughput_are_positive_and_batching_pays():
 # --- everything together -------------------------------------------------------------------
 
 
-def test_evaluate_model_returns_all_metrics_and_predictions(toy_data, normalizer):
-    rgb, xyza, labels = toy_data
+def test_evaluate_model_returns_all_metrics_and_predictions(raw_data, normalizer):
+    rgb, xyza, labels = raw_data
     rows = list(range(100, 160))
-    params = EvaluateParams(batch_size=16, latency_repeats=3, noise_levels=(0.0, 1.0),
-                            drop_levels=(0.0, 1.0))
+    params = EvaluateParams(batch_size=16, latency_repeats=3, rgb_noise_levels=(0.0, 0.2),
+                            range_noise_levels=(0.0, 0.5), drop_levels=(0.0, 1.0))
     metrics, curves, predictions = evaluate_model(
-        RGBOnly(), rgb, xyza, labels, rows, ["cubes", "spheres"], normalizer, params, "cpu")
+        RGBOnly(), rgb, xyza, labels, rows, ["cubes", "spheres"], normalizer, params, MAX_RANGE,
+        "cpu")
     assert set(metrics) == {
         "test_accuracy", "test_balanced_accuracy", "test_f1", "test_loss", "test_ece",
-        "accuracy_rgb_missing", "accuracy_lidar_missing", "robustness_rgb", "robustness_lidar",
-        "params", "flops", "latency_ms", "throughput"}
+        "accuracy_rgb_missing", "accuracy_lidar_missing", "robustness_rgb", "robustness_lidar"}
     assert len(curves) == 6
-    assert list(predictions.columns) == ["row", "actual", "predicted", "p_sphere", "correct"]
+    assert list(predictions.columns) == PREDICTION_COLUMNS
     assert predictions["row"].tolist() == rows
     assert set(predictions["actual"]) == {"cubes", "spheres"}
     assert predictions["correct"].mean() == pytest.approx(metrics["test_accuracy"])
+    assert predictions["loss"].mean() == pytest.approx(metrics["test_loss"])
     assert ((predictions["p_sphere"] > 0.5) == (predictions["predicted"] == "spheres")).all()
+    assert (predictions["confidence"] >= 0.5).all()
+    assert set(cost(LinearPerModality(), SIZE, params, "cpu")) == {
+        "params", "flops", "latency_ms", "throughput"}

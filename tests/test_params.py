@@ -44,7 +44,22 @@ def test_strategy_overrides_apply_to_that_strategy_only():
         (minimal(split={"val": 1.5}), "split.val"),
         (minimal(split={"val": 0.5, "test": 0.5}), "val + test < 1"),
         (minimal(data={"skip_invalid": "yes"}), "data.skip_invalid: expected true or false"),
-        (minimal(evaluate={"noise_levels": [1.0, 0.0]}), "evaluate.noise_levels"),
+        (minimal(evaluate={"rgb_noise_levels": [0.0, 0.2, 0.1]}), "evaluate.rgb_noise_levels"),
+        (minimal(evaluate={"range_noise_levels": [0.0, 0.1, 0.1]}),
+         "evaluate.range_noise_levels"),  # repeated
+        (minimal(evaluate={"drop_levels": [0.5, 1.0]}), "evaluate.drop_levels"),  # not from 0
+        (minimal(evaluate={"drop_levels": [0.0, 1.5]}), "evaluate.drop_levels"),
+        (minimal(evaluate={"resamples": 10}), "evaluate.resamples"),
+        (minimal(train={"seeds": []}), "train.seeds: expected a non-empty list"),
+        (minimal(train={"seeds": [0, 1, 0]}), "train.seeds: expected distinct seeds"),
+        (minimal(train={"seeds": [0, -1]}), "train.seeds"),
+        (minimal(train={"seeds": [0, 1.5]}), r"train.seeds\[1\]: expected an integer"),
+        (minimal(train={"seeds": [True]}), r"train.seeds\[0\]: expected an integer"),
+        (minimal(train={"seeds": 3}), "train.seeds: expected a list"),
+        (minimal(train={"seed": 3}), "train: unknown key"),
+        (minimal(strategies={"add": {"seeds": [2, 2]}}), "strategies.add.seeds"),
+        (minimal(train={"device": "gpu"}), "train.device: expected auto, cpu, cuda, cuda:N or mps"),
+        (minimal(evaluate={"device": "cuda:x"}), "evaluate.device"),
         (minimal(strategies={"add": {"epochs": -2}}), "strategies.add.epochs"),
         (minimal(strategies={"add": {"colour": "red"}}), "strategies.add: unknown key"),
         (minimal(strategies={"Bad-Name": {}}), "must match"),
@@ -54,6 +69,14 @@ def test_strategy_overrides_apply_to_that_strategy_only():
 def test_invalid_params_name_their_key(raw, key):
     with pytest.raises(ParamsError, match=key.replace("(", r"\(").replace("+", r"\+")):
         from_dict(raw)
+
+
+def test_seeds_are_a_train_key_a_strategy_may_override():
+    p = from_dict(minimal(train={"seeds": [3, 1]}, strategies={"add": {"seeds": [5]},
+                                                                "hadamard": {}}))
+    assert p.strategy("add").train.seeds == (5,)
+    assert p.strategy("hadamard").train.seeds == (3, 1)
+    assert from_dict(minimal(train={"device": "cuda:1"})).train.device == "cuda:1"
 
 
 def test_promoting_an_unknown_strategy_lists_the_valid_names():

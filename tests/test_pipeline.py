@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -25,10 +26,11 @@ TINY = {
     "data": {"image_size": 16},
     "split": {"val": 0.25, "test": 0.25},
     "model": {"fusion": "hadamard", "feature_dim": 8},
-    "train": {"epochs": 1, "batch_size": 16},
+    "train": {"epochs": 1, "batch_size": 16, "seeds": [0, 1]},
     "strategies": {"add": {"lr": None}, "hadamard": {"lr": None}},
-    "evaluate": {"batch_size": 32, "noise_levels": [0.0, 1.0], "drop_levels": [0.0, 1.0],
-                 "latency_repeats": 2, "gallery": 4},
+    "evaluate": {"batch_size": 32, "rgb_noise_levels": [0.0, 0.2], "range_noise_levels": [0.0, 0.5],
+                 "drop_levels": [0.0, 1.0], "latency_repeats": 2, "resamples": 200,
+                 "gallery": 4},
 }
 ENV = {
     **os.environ,
@@ -116,15 +118,55 @@ def test_full_repro_builds_every_stage_then_nothing(built):
         "export",
     }
     assert built.runs["noop"] == set()
-    for path in ("models/add.pt", "models/model.pt", "metrics/summary.json", "metrics/model.json",
-                 "plots/comparison.csv", "plots/comparison.md", "plots/export/confusion.csv"):
+    for path in ("models/add/seed0.pt", "models/add/seed1.pt", "plots/train/add/seed1.csv",
+                 "models/model.pt", "metrics/summary.json", "metrics/model.json",
+                 "plots/comparison.csv", "plots/comparison.md", "plots/comparison/pairwise.csv",
+                 "plots/comparison/intervals.png", "plots/export/confusion.csv"):
         assert (repo / path).is_file(), path
-    assert json.loads((repo / "metrics/model.json").read_text())["strategy"] == "hadamard"
+
+
+def test_every_seed_is_trained_evaluated_and_summarised_with_an_interval(built):
+    repo = built.path
+    summary = json.loads((repo / "metrics/summary.json").read_text())
+    for name in ("add", "hadamard"):
+        assert summary[name]["seeds"] == [0, 1]
+        for metric in ("test_accuracy", "robustness_rgb", "robustness_lidar", "test_ece"):
+            low, mean, high = (summary[name][f"{metric}{k}"] for k in ("_ci_low", "", "_ci_high"))
+            assert low <= mean <= high and f"{metric}_std" in summary[name]
+        predictions = pd.read_csv(repo / f"plots/evaluate/{name}_predictions.csv")
+        rows = predictions.groupby("seed")["row"].apply(list)
+        assert list(rows.index) == [0, 1] and rows[0] == rows[1]  # same test samples
+    pairwise = pd.read_csv(repo / "plots/comparison/pairwise.csv")
+    assert list(pairwise.columns) == ["a", "b", "metric", "difference", "ci_low", "ci_high",
+                                      "p_a_better"]
+    assert {"test_accuracy", "robustness_rgb", "robustness_lidar", "test_ece"} <= set(
+        pairwise["metric"])
+
+
+def test_export_promotes_the_seed_with_the_best_validation_loss(built):
+    repo = built.path
+    trained = json.loads((repo / "metrics/train/hadamard.json").read_text())["seeds"]
+    best = min(trained, key=lambda seed: trained[seed]["best_val_loss"])
+    model = json.loads((repo / "metrics/model.json").read_text())
+    assert (model["strategy"], model["seed"]) == ("hadamard", int(best))
+    tested = json.loads((repo / "metrics/evaluate/hadamard.json").read_text())["seeds"][best]
+    assert model["test_accuracy"] == tested["test_accuracy"]
+    assert model["strategy_over_seeds"]["seeds"] == [0, 1]
+    assert (repo / "models/model.pt").read_bytes() == (
+        repo / f"models/hadamard/seed{best}.pt").read_bytes()
 
 
 def test_one_strategy_setting_retrains_that_strategy_alone(clean):
     stages = ran(dvc(clean, "exp", "run", "-S", "strategies.add.lr=0.0003").stdout)
-    assert stages == {"train@add", "evaluate@add", "aggregate"}
+    assert stages == {"train@add", "evaluate@add", "aggregate", "export"}  # export reads summary
+
+
+def test_a_strategy_may_train_more_seeds(clean):
+    stages = ran(dvc(clean, "exp", "run", "-S", "+strategies.add.seeds=[0,1,2]").stdout)
+    assert {"train@add", "evaluate@add", "aggregate"} <= stages
+    assert not any(s.endswith("@hadamard") for s in stages)
+    summary = json.loads((clean / "metrics/summary.json").read_text())
+    assert summary["add"]["seeds"] == [0, 1, 2] and summary["hadamard"]["seeds"] == [0, 1]
 
 
 def test_shared_train_setting_retrains_all(clean):
@@ -139,7 +181,7 @@ def test_promoting_another_strategy_only_exports(clean):
 
 
 def test_evaluate_setting_reruns_evaluation_not_training(clean):
-    stages = ran(dvc(clean, "exp", "run", "-S", "evaluate.noise_levels=[0.0,2.0]").stdout)
+    stages = ran(dvc(clean, "exp", "run", "-S", "evaluate.rgb_noise_levels=[0.0,0.5]").stdout)
     assert {"evaluate@add", "evaluate@hadamard", "aggregate"} <= stages
     assert not any(s.startswith("train@") for s in stages)
 
@@ -158,4 +200,4 @@ def test_unknown_strategy_name_is_a_clear_error(clean):
     result = dvc(clean, "repro", "train@bogus", check=False)
     assert result.returncode != 0
     assert "bogus" in result.stderr and "hadamard" in result.stderr  # names the valid ones
-    assert not (clean / "models/bogus.pt").exists()
+    assert not (clean / "models/bogus").exists()

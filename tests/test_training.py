@@ -35,14 +35,20 @@ def data():
 
 
 def config(fusion="add", **train):
+    train = {"seeds": (0,), **train}
     return StrategyConfig(
         name=fusion, fusion=fusion, model=ModelParams(fusion=fusion, feature_dim=8),
         train=dataclasses.replace(TrainParams(), epochs=2, batch_size=16, device="cpu", **train),
     )
 
 
+def train_one(cfg, *data):
+    (result,) = train(cfg, *data, progress=False).values()
+    return result
+
+
 def test_training_is_deterministic_and_keeps_the_best_epoch(data):
-    first, second = (train(config(), *data, progress=False) for _ in range(2))
+    first, second = (train_one(config(), *data) for _ in range(2))
     pd.testing.assert_frame_equal(first.history, second.history)
     for key, value in first.model.state_dict().items():
         assert torch.equal(value, second.model.state_dict()[key]), key
@@ -58,7 +64,7 @@ def test_training_is_deterministic_and_keeps_the_best_epoch(data):
 def test_checkpoint_round_trips_through_weights_only_load(data, tmp_path):
     prepared, splits, stats = data
     cfg = config("gated")
-    result = train(cfg, prepared, splits, stats, progress=False)
+    result = train_one(cfg, prepared, splits, stats)
     save_checkpoint(tmp_path / "m.pt", result, cfg, prepared, stats, max_range=50.0)
     model, checkpoint = load_checkpoint(tmp_path / "m.pt")  # weights_only=True inside
     rgb, xyza = torch.randn(5, 4, SIZE, SIZE), torch.randn(5, 4, SIZE, SIZE)
@@ -83,7 +89,7 @@ def test_modality_dropout_zeroes_one_modality_per_chosen_sample():
 
 
 def test_class_weights_and_modality_dropout_train(data):
-    result = train(config(class_weights=True, modality_dropout=0.5), *data, progress=False)
+    result = train_one(config(class_weights=True, modality_dropout=0.5), *data)
     assert np.isfinite(result.history["train_loss"]).all()
     assert result.metrics["val_accuracy"] > 0.7
 
@@ -94,11 +100,25 @@ def test_wandb_offline_run_is_written_outside_the_repo(data, tmp_path, monkeypat
     monkeypatch.setenv("WANDB_DIR", str(tmp_path))
     monkeypatch.setenv("WANDB_SILENT", "true")
     monkeypatch.chdir(tmp_path)
-    train(config("early"), *data, progress=False)
+    train(config("early", seeds=(0, 1)), *data, progress=False)
     wandb.teardown()  # stop W&B's service, which writes the run file asynchronously
     runs = list((tmp_path / "wandb").glob("offline-run-*"))
-    assert len(runs) == 1
-    (record,) = runs[0].glob("run-*.wandb")
-    logged = record.read_bytes()  # config, per-epoch history and summary records
-    for key in (b"early", b"trainable_params", b"val_loss", b"samples_per_second"):
-        assert key in logged, key
+    assert len(runs) == 2  # one run per (strategy, seed)
+    for run in runs:
+        (record,) = run.glob("run-*.wandb")
+        logged = record.read_bytes()  # config, per-epoch history and summary records
+        for key in (b"early-seed", b"trainable_params", b"val_loss", b"samples_per_second"):
+            assert key in logged, key
+        assert b"early" in logged  # the group
+
+
+def test_each_seed_is_its_own_run_and_reproduces_alone(data):
+    both = train(config(seeds=(0, 1)), *data, progress=False)
+    alone = train(config(seeds=(1,)), *data, progress=False)
+    assert list(both) == [0, 1] and list(alone) == [1]
+    differ = [not torch.equal(v, both[1].model.state_dict()[k])
+              for k, v in both[0].model.state_dict().items()]
+    assert any(differ)  # the seed changes the weights
+    for key, value in alone[1].model.state_dict().items():  # and a seed does not depend on others
+        assert torch.equal(value, both[1].model.state_dict()[key]), key
+    assert both[1].metrics["seed"] == 1
