@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from fusion import strategies
+from fusion import devices, strategies
 from fusion.dataset import decode_pair, load_raw, scan
 from fusion.geometry import depth_to_xyza
 from fusion.normalize import Normalizer
@@ -28,9 +28,7 @@ from fusion.stats import compute_stats
 from fusion.synthetic import generate
 from fusion.training import (
     Inputs,
-    autocast,
     index_batches,
-    resolve_device,
     split_inputs,
     train_epoch,
 )
@@ -85,7 +83,7 @@ def bare_steps(model, optimizer, inputs: Inputs, batch_size: int, device) -> Non
     model.train()
     for rgb, xyza, y in zip(inputs.rgb.split(batch_size), inputs.xyza.split(batch_size),
                             inputs.labels.split(batch_size), strict=True):
-        with autocast(device):
+        with devices.autocast(device):
             loss = torch.nn.functional.cross_entropy(model(rgb, xyza).float(), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -101,7 +99,7 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
-    device = resolve_device(args.device)
+    device = devices.resolve(args.device, key="--device")
     half = args.samples // 2
     synthetic = dataclasses.replace(SyntheticParams(), image_size=args.image_size,
                                     counts=Counts(cubes=half, spheres=args.samples - half))

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import yaml
 
+from fusion import devices
+
 
 class ParamsError(ValueError):
     """An invalid params.yaml: the message names the key and what was expected."""
@@ -101,7 +103,6 @@ OVERRIDABLE = {
     "train": {f.name for f in dataclasses.fields(TrainParams)},
 }
 STRATEGY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")  # availability is checked where it is used
 
 
 @dataclass(frozen=True)
@@ -370,4 +371,8 @@ def _check_levels(levels: tuple[float, ...], key: str, upper: float) -> None:
 
 
 def _check_device(name: str, key: str) -> None:
-    _require(DEVICE.match(name) is not None, key, "auto, cpu, cuda, cuda:N or mps", name)
+    """The name's form only: availability is checked where the device is used."""
+    try:
+        devices.check_name(name, key)
+    except ValueError as e:
+        raise ParamsError(str(e)) from None

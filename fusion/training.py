@@ -1,9 +1,10 @@
-"""Train one strategy on the prepared cache.
+"""Train one strategy on the prepared cache, once per seed.
 
-The split is normalised once into device tensors; batches are formed by indexing them
-(no per-sample decoding or Python transforms per step). The best-validation-loss weights are
-kept. Tensors and weights are channels-last (faster convolutions on CPU and GPU alike); CUDA
-also gets bf16 autocast. The CPU run is seeded and deterministic.
+The split is normalised once into device tensors, shared by the seeds; batches are formed by
+indexing them (no per-sample decoding or Python transforms per step). The best-validation-loss
+weights are kept. Tensors and weights are channels-last where the device supports it (CPU and
+CUDA), and bf16 autocast is on where the device has native bf16 (`fusion.devices`). The CPU run
+is seeded and deterministic.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from fusion import strategies
+from fusion import devices, strategies
 from fusion.dataset import Prepared
 from fusion.evaluation import predict
 from fusion.io import atomic_path
@@ -30,14 +31,6 @@ from fusion.params import ModelParams, StrategyConfig
 from fusion.tracking import Run
 
 CHECKPOINT_FORMAT = 1
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' requested but CUDA is not available")
-    return torch.device(name)
 
 
 @dataclass
@@ -58,16 +51,12 @@ def split_inputs(data: Prepared, rows, normalizer: Normalizer, device: torch.dev
     def to(x: np.ndarray) -> torch.Tensor:  # numpy indexing copies, also from a read-only mmap
         return torch.from_numpy(x[rows]).to(device, non_blocking=True)
 
-    channels_last = torch.channels_last
+    layout = devices.memory_format(device)
     return Inputs(
-        rgb=normalizer.rgb(to(data.rgb)).contiguous(memory_format=channels_last),
-        xyza=normalizer.xyza(to(data.xyza)).contiguous(memory_format=channels_last),
+        rgb=normalizer.rgb(to(data.rgb)).contiguous(memory_format=layout),
+        xyza=normalizer.xyza(to(data.xyza)).contiguous(memory_format=layout),
         labels=to(data.labels),
     )
-
-
-def autocast(device: torch.device):
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
 
 
 def drop_modality(rgb, xyza, fraction: float, generator: torch.Generator):
@@ -114,7 +103,7 @@ def train_epoch(model, optimizer, batches, device, weight=None, modality_dropout
         rgb, xyza, y = (t.to(device, non_blocking=True) for t in (rgb, xyza, y))
         if modality_dropout > 0:
             rgb, xyza = drop_modality(rgb, xyza, modality_dropout, generator)
-        with autocast(device):
+        with devices.autocast(device):
             loss = F.cross_entropy(model(rgb, xyza).float(), y, weight=weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -146,7 +135,7 @@ def train(
     The seed drives initialisation, batch order and modality dropout; returns {seed: result}.
     """
     t = cfg.train
-    device = resolve_device(t.device)
+    device = devices.resolve(t.device, key="train.device")
     normalizer = Normalizer(stats, device)
     train_set = split_inputs(data, splits["train"], normalizer, device)
     val_set = split_inputs(data, splits["val"], normalizer, device)
@@ -168,7 +157,7 @@ def _train_seed(cfg: StrategyConfig, seed: int, image_size: int, train_set: Inpu
     t = cfg.train
     torch.manual_seed(seed)
     model = strategies.build(cfg.fusion, cfg.model, image_size)
-    model = model.to(device, memory_format=torch.channels_last)
+    model = model.to(device, memory_format=devices.memory_format(device))
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)

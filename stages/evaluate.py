@@ -11,18 +11,18 @@ import argparse
 import pandas as pd
 import torch
 
-from fusion import params
+from fusion import devices, params
 from fusion.dataset import load_prepared
 from fusion.evaluation import cost, evaluate_model
 from fusion.io import atomic_path, read_json, write_json
 from fusion.normalize import Normalizer
-from fusion.training import load_checkpoint, resolve_device
+from fusion.training import load_checkpoint
 
 
 def main(name: str) -> None:
     p = params.load()
     seeds = p.strategy(name).train.seeds  # a clear error for a name not in `strategies`
-    device = resolve_device(p.evaluate.device)
+    device = devices.resolve(p.evaluate.device, key="evaluate.device")
     data = load_prepared("data/prepared", mmap=True)
     rows = read_json("data/splits.json", "splits")["test"]
     rgb, xyza = torch.from_numpy(data.rgb[rows]), torch.from_numpy(data.xyza[rows])
@@ -30,7 +30,7 @@ def main(name: str) -> None:
     per_seed, curves, predictions = {}, [], []
     for seed in seeds:
         model, checkpoint = load_checkpoint(f"models/{name}/seed{seed}.pt")
-        model = model.to(device, memory_format=torch.channels_last)
+        model = model.to(device, memory_format=devices.memory_format(device))
         result = evaluate_model(model, rgb, xyza, labels, rows, data.classes,
                                 Normalizer(checkpoint["stats"], device), p.evaluate,
                                 checkpoint["max_range"], device)

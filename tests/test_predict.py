@@ -1,41 +1,158 @@
-"""The predict command: a folder in the course layout, or one sample, through an exported model."""
+"""The predict command: a folder in the course layout streamed in batches, or one sample."""
 
-import dataclasses
+from types import SimpleNamespace
 
 import numpy as np
-from test_dataset import write_class
+import pandas as pd
+import pytest
+import torch
+from test_dataset import MAX_RANGE, SIZE, write_class
 
-from fusion.dataset import load_raw
+from fusion import predict, strategies
+from fusion.dataset import load_raw, scan
 from fusion.params import ModelParams, StrategyConfig, TrainParams
-from fusion.predict import main
 from fusion.stats import compute_stats
-from fusion.training import save_checkpoint, train
+from fusion.training import save_checkpoint
+
+CLASSES = ["cubes", "spheres"]
 
 
-def test_predict_a_folder_and_a_single_sample_agree(tmp_path, capsys):
-    root = tmp_path / "raw"
-    write_class(root, "cubes", [f"{i:04d}" for i in range(6)], np.random.default_rng(0))
-    write_class(root, "spheres", [f"{i:04d}" for i in range(6)], np.random.default_rng(1))
-    data, _ = load_raw(root, 8, progress=False)
-    rows = list(range(len(data.labels)))
-    stats = compute_stats(data.rgb, data.xyza, np.array(rows))
-    cfg = StrategyConfig("add", "add", ModelParams(fusion="add", feature_dim=4),
-                         dataclasses.replace(TrainParams(), epochs=1, device="cpu"))
-    result = train(cfg, data, {"train": rows, "val": rows}, stats, progress=False)
-    save_checkpoint(tmp_path / "model.pt", result, cfg, data, stats, max_range=50.0)
+def write_folder(root, n: int = 6):
+    for seed, name in enumerate(CLASSES):
+        write_class(root, name, [f"{i:04d}" for i in range(n)], np.random.default_rng(seed))
+    return root
 
-    main(["--model", str(tmp_path / "model.pt"), "--folder", str(root)])
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 13 and lines[-1].startswith("accuracy ")
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    """A checkpoint of an untrained model (predict needs no good weights) with real stats."""
+    tmp = tmp_path_factory.mktemp("model")
+    data, _ = load_raw(write_folder(tmp / "raw"), SIZE, progress=False)
+    stats = compute_stats(data.rgb, data.xyza, np.arange(len(data.labels)))
+    cfg = StrategyConfig("add", "add", ModelParams(fusion="add", feature_dim=4), TrainParams())
+    torch.manual_seed(0)
+    model = strategies.build(cfg.fusion, cfg.model, SIZE)
+    save_checkpoint(tmp / "model.pt", SimpleNamespace(model=model), cfg, data, stats, MAX_RANGE)
+    return tmp / "model.pt"
+
+
+def run(model_path, capsys, *args) -> tuple[list[str], str]:
+    predict.main(["--model", str(model_path), "--device", "cpu", *map(str, args)])
+    out, err = capsys.readouterr()
+    return out.strip().splitlines(), err
+
+
+def test_predict_a_folder_and_a_single_sample_agree(tmp_path, capsys, model_path):
+    root = write_folder(tmp_path / "raw")
+    lines, err = run(model_path, capsys, "--folder", root)
+    assert len(lines) == 13 and lines[-1] == f"accuracy {lines[-1].split()[1]} over 12 samples"
     by_id = {line.split("\t")[0]: line.split("\t")[1:] for line in lines[:-1]}
-    assert set(by_id) == set(data.index["id"])
-    assert all(name in ("cubes", "spheres") and 0.5 <= float(p) <= 1 for name, p in by_id.values())
+    assert set(by_id) == {f"{c}/{i:04d}" for c in CLASSES for i in range(6)}
+    assert all(name in CLASSES and 0.5 <= float(p) <= 1 for name, p in by_id.values())
+    assert err == "skipped 0 file(s); classified 12 samples\n"
 
     folder = root / "spheres"
-    main(["--model", str(tmp_path / "model.pt"), "--rgb", str(folder / "rgb" / "0003.png"),
-          "--depth", str(folder / "lidar" / "0003.npy"), "--azimuth", str(folder / "azimuth.npy"),
-          "--zenith", str(folder / "zenith.npy")])
-    (single,) = capsys.readouterr().out.strip().splitlines()
-    name, prob = single.split("\t")[1:]
-    assert name == by_id["spheres/0003"][0]
-    assert float(prob) == float(by_id["spheres/0003"][1])
+    (single,), err = run(model_path, capsys, "--rgb", folder / "rgb" / "0003.png",
+                         "--depth", folder / "lidar" / "0003.npy", "--azimuth",
+                         folder / "azimuth.npy", "--zenith", folder / "zenith.npy",
+                         "--output", tmp_path / "one.csv")
+    assert single.split("\t") == ["0003", *by_id["spheres/0003"]] and err == ""
+    table = pd.read_csv(tmp_path / "one.csv", dtype=str, keep_default_na=False)
+    assert table[["id", "class", "predicted"]].values.tolist() == [
+        ["0003", "", by_id["spheres/0003"][0]]]
+
+
+def test_the_csv_has_a_row_per_sample_and_a_probability_per_class(tmp_path, capsys, model_path):
+    root = write_folder(tmp_path / "raw", n=5)
+    lines, _ = run(model_path, capsys, "--folder", root, "--output", tmp_path / "out" / "p.csv")
+    table = pd.read_csv(tmp_path / "out" / "p.csv")
+    assert list(table.columns) == ["id", "class", "predicted", "p_cubes", "p_spheres"]
+    assert len(table) == 10 and table["id"].is_unique
+    assert (table["class"] == table["id"].str.split("/").str[0]).all()
+    probs = table[["p_cubes", "p_spheres"]].to_numpy()
+    np.testing.assert_allclose(probs.sum(axis=1), 1, atol=1e-5)
+    assert table["predicted"].tolist() == [CLASSES[k] for k in probs.argmax(axis=1)]
+    assert table["id"].tolist() == [line.split("\t")[0] for line in lines[:-1]]
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["p.csv"]  # no temp file left
+
+
+def test_batch_size_does_not_change_the_probabilities(tmp_path, capsys, model_path):
+    root = write_folder(tmp_path / "raw")
+    tables = []
+    for batch_size in (1, 5, 256):
+        run(model_path, capsys, "--folder", root, "--batch-size", batch_size,
+            "--output", tmp_path / f"{batch_size}.csv")
+        tables.append(pd.read_csv(tmp_path / f"{batch_size}.csv"))
+    for table in tables[:2]:
+        assert table["id"].tolist() == tables[-1]["id"].tolist()
+        np.testing.assert_allclose(table[["p_cubes", "p_spheres"]],
+                                   tables[-1][["p_cubes", "p_spheres"]], atol=1e-5)
+
+
+def test_bad_files_are_named_with_a_reason_and_skipped(tmp_path, capsys, model_path):
+    root = write_folder(tmp_path / "raw")
+    write_class(root, "cones", ["0000"], np.random.default_rng(2), rgb_only=["0007"],
+                lidar_only=["0008"])  # a class the model does not know
+    (root / "cubes" / "rgb" / "0002.png").write_bytes(b"this is not a png")
+    depth = np.full((SIZE, SIZE), 10.0, np.float32)
+    depth[3, 3] = np.nan
+    np.save(root / "spheres" / "lidar" / "0004.npy", depth)
+    (root / "spheres" / "notes.txt").write_text("taken on a rainy day")
+
+    lines, err = run(model_path, capsys, "--folder", root, "--output", tmp_path / "p.csv")
+    reasons = dict(line.removeprefix("skipped ").split(": ", 1) for line in err.splitlines()[:-1])
+    assert set(reasons) == {str(root / p) for p in ("cubes/rgb/0002.png", "spheres/lidar/0004.npy",
+                            "cones/rgb/0007.png", "cones/lidar/0008.npy",
+                            "spheres/notes.txt")}
+    assert reasons[str(root / "cubes/rgb/0002.png")].startswith("undecodable image")
+    assert reasons[str(root / "spheres/lidar/0004.npy")] == "depth contains NaN or inf"
+    assert reasons[str(root / "cones/rgb/0007.png")] == "no LiDAR file with the same stem"
+    assert err.splitlines()[-1] == "skipped 5 file(s); classified 11 samples"
+    ids = [line.split("\t")[0] for line in lines]  # no accuracy line: cones are unknown
+    assert len(ids) == 11 and "cubes/0002" not in ids and "spheres/0004" not in ids
+    assert pd.read_csv(tmp_path / "p.csv")["id"].tolist() == ids
+
+
+def test_a_folder_is_decoded_one_batch_at_a_time(tmp_path, monkeypatch):
+    """Memory does not grow with the folder: no pair is decoded before its batch is asked for."""
+    root = write_folder(tmp_path / "raw", n=7)
+    original, decoded = predict.decode_pair, []
+
+    def counting(*args, **kwargs):
+        decoded.append(args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(predict, "decode_pair", counting)
+    seen, sizes = 0, []
+    for batch in predict.folder_batches(scan(root), 3, SIZE, MAX_RANGE, skip=None):
+        seen += len(batch.ids)
+        sizes.append(len(batch.ids))
+        assert len(decoded) == seen  # exactly this batch's pairs were decoded, and no more
+        assert batch.rgb.shape == batch.xyza.shape == (len(batch.ids), 4, SIZE, SIZE)
+    assert sizes == [3, 3, 1, 3, 3, 1]  # a batch holds one class folder's pairs
+
+
+def test_prefetch_prepares_one_batch_ahead():
+    produced = []
+
+    def source():
+        for i in range(5):
+            produced.append(i)
+            yield i
+
+    for i, item in enumerate(predict.prefetch(source())):
+        assert item == i and len(produced) <= i + 2
+    assert produced == list(range(5))
+
+
+def test_bad_arguments_are_rejected(tmp_path, capsys, model_path):
+    folder = ["--folder", str(tmp_path)]
+    for args, message in (([], "give either --folder"),
+                          ([*folder, "--batch-size", "0"], "--batch-size: expected an integer"),
+                          ([*folder, "--device", "gpu"], "--device: expected auto, cpu, cuda"),
+                          ([*folder, "--device", "cuda:7"], "--device: 'cuda:7' requested")):
+        with pytest.raises(SystemExit):
+            predict.main(["--model", str(model_path), *args])
+        assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="data root not found"):
+        predict.main(["--model", str(model_path), "--folder", str(tmp_path / "missing")])
