@@ -19,9 +19,9 @@ from types import SimpleNamespace
 import torch
 
 from fusion import strategies
+from fusion.checkpoint import save_checkpoint
 from fusion.params import Counts, ModelParams, StrategyConfig, SyntheticParams, TrainParams
 from fusion.synthetic import generate
-from fusion.training import save_checkpoint
 
 STATS = {  # plausible statistics of the synthetic data; the weights are untrained anyway
     "rgb_mean": [0.3, 0.3, 0.3, 1.0], "rgb_std": [0.2, 0.2, 0.2, 1.0],
@@ -34,7 +34,7 @@ def untrained_checkpoint(path: Path, image_size: int) -> None:
     torch.manual_seed(0)
     model = strategies.build(cfg.fusion, cfg.model, image_size)
     data = SimpleNamespace(image_size=image_size, classes=["cubes", "spheres"])
-    save_checkpoint(path, SimpleNamespace(model=model), cfg, data, STATS, max_range=50.0)
+    save_checkpoint(path, model, cfg, data, STATS, max_range=50.0)
 
 
 def main() -> None:

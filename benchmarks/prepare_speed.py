@@ -1,45 +1,182 @@
-"""Benchmark `prepare`: pairs/s decoding the course layout into the tensor cache.
+"""Benchmark `prepare` at the course's size: the stage function, and the whole `dvc repro`.
 
-    uv run python benchmarks/prepare_speed.py [--samples 19998] [--image-size 64]
+    uv run python benchmarks/prepare_speed.py [--samples 19998] [--cache-type hardlink,symlink]
 
-Renders a synthetic data set of the course's size (64x64, half cubes, half spheres) into a
-temporary folder, then times `prepare` on it, at the native size and resized to half.
+Renders a synthetic data set in the course layout (64x64, half cubes, half spheres) into a
+temporary folder; then, prepared at 64x64 and at 32x32, times
+(a) `fusion.dataset.prepare` alone, split into its decode, convert and write steps;
+(b) `dvc repro -s prepare` in a temporary git + DVC repo holding a copy of the project and the
+    data: a first run (DVC hashes the input files), a forced re-run (`-f`, DVC's state warm)
+    and a no-op run, split into the steps of the stage (from metrics/prepare.json) and of DVC
+    (its functions, timed inside the DVC process). `--cache-type` overrides .dvc/config's.
+Also prints the CPU time of all the processes: on a busy machine the wall-clock times grow with
+the load average (printed first), the CPU times much less.
 """
 
 import argparse
 import dataclasses
+import functools
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
-from fusion.dataset import load_raw, prepare
-from fusion.params import Counts, SyntheticParams
-from fusion.synthetic import generate
+import yaml
+
+PROJECT = Path(__file__).resolve().parents[1]
+COPIED = ["fusion", "stages", "dvc.yaml", "params.yaml", ".dvcignore", ".gitignore"]
+RUNS = {"first run": [], "forced re-run": ["-f"], "no-op run": []}
+# DVC functions timed inside its process: (module, class or None, function, step).
+DVC_STEPS = [
+    ("dvc.stage", "Stage", "changed", "dvc: compare with dvc.lock (hashes)"),
+    ("dvc.stage", "Stage", "remove_outs", "dvc: remove old outputs"),
+    ("dvc.stage", "Stage", "save_deps", "dvc: hash inputs"),
+    ("dvc.stage", "Stage", "save_outs", "dvc: hash outputs"),
+    ("dvc.stage.cache", "StageCache", "save", "dvc: run cache"),
+    ("dvc.stage", "Stage", "commit", "dvc: cache outputs"),
+    ("dvc.stage.run", None, "cmd_run", "stage process"),
+]
+
+
+def timed_dvc(out: str, argv: list[str]) -> int:
+    """Run `dvc argv` in this process; write the seconds spent in each of DVC_STEPS to `out`."""
+    import importlib
+
+    from dvc.cli import main as dvc_main
+
+    spent = Counter()
+
+    def timer(function, step):
+        @functools.wraps(function)
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[step] += time.perf_counter() - start
+
+        return timed
+
+    for module, owner, name, step in DVC_STEPS:
+        target = importlib.import_module(module)
+        target = getattr(target, owner) if owner else target
+        setattr(target, name, timer(getattr(target, name), step))
+    code = dvc_main(argv)
+    Path(out).write_text(json.dumps(spent))
+    return code
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and of its finished children."""
+    own, children = (resource.getrusage(who) for who in
+                     (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def run(cwd: Path, env: dict, *args: str) -> None:
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    if result.returncode:
+        sys.exit(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+
+
+def stage_function(raw: Path, out: Path, size: int) -> dict[str, float]:
+    """(a): seconds per step of `prepare` called in this process."""
+    from fusion.dataset import prepare
+
+    start, cpu = time.perf_counter(), cpu_seconds()
+    report = prepare(raw, out, size, progress=False)
+    steps = {f"stage: {step}": s for step, s in report["seconds"].items()}
+    total = time.perf_counter() - start
+    shutil.rmtree(out)
+    return {**steps, "total": total, "cpu": cpu_seconds() - cpu}
+
+
+def dvc_repro(raw: Path, repo: Path, size: int, cache_type: str | None) -> dict[str, dict]:
+    """(b): seconds per step of each of RUNS in a fresh repo; `raw` is moved in and back."""
+    for name in COPIED:
+        src = PROJECT / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, repo / name)
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["data"].update(raw="data/raw/synthetic", image_size=size)
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    run(repo, env, "git", "init", "-q")
+    run(repo, env, sys.executable, "-m", "dvc", "init", "-q")
+    shutil.copy(PROJECT / ".dvc" / "config", repo / ".dvc" / "config")
+    settings = [["core.site_cache_dir", str(repo / ".dvc" / "site")]]  # its state db, in here
+    if cache_type:
+        settings.append(["cache.type", cache_type])
+    for setting in settings:
+        run(repo, env, sys.executable, "-m", "dvc", "config", *setting)
+    data = repo / "data" / "raw" / "synthetic"
+    data.parent.mkdir(parents=True)
+    raw.rename(data)
+    times = {}
+    try:
+        for name, flags in RUNS.items():
+            start, cpu = time.perf_counter(), cpu_seconds()
+            run(repo, env, sys.executable, __file__, "--timed-dvc", str(repo / "steps.json"),
+                "repro", *flags, "-s", "prepare")
+            total = time.perf_counter() - start
+            steps = json.loads((repo / "steps.json").read_text())
+            steps["dvc: start, dvc.yaml, dvc.lock"] = total - sum(steps.values())
+            if "stage process" in steps:
+                process = steps.pop("stage process")
+                stage = json.loads((repo / "metrics" / "prepare.json").read_text())
+                steps |= {f"stage: {step}": s for step, s in stage["step_seconds"].items()}
+                steps["stage: python start, imports"] = process - stage["seconds"]
+            times[name] = {**steps, "total": total, "cpu": cpu_seconds() - cpu}
+    finally:
+        data.rename(raw)
+    return times
+
+
+def show(title: str, samples: int, columns: dict[str, dict[str, float]]) -> None:
+    """Print one column of seconds per run, one row per step, then the wall-clock total, the
+    CPU time of all processes (user + system) and samples/s."""
+    steps = list(dict.fromkeys(s for col in columns.values() for s in col))
+    steps = sorted(set(steps) - {"total", "cpu"}, key=lambda s: (s.startswith("dvc"), s))
+    print(f"\n{title}\n{'seconds':<36}" + "".join(f"{c:>16}" for c in columns))
+    for step in [*steps, "total", "cpu"]:
+        print(f"{step:<36}" + "".join(f"{col.get(step, 0):>16.2f}" for col in columns.values()))
+    print(f"{'samples/s':<36}" + "".join(
+        f"{samples / col['total']:>16.0f}" for col in columns.values()))
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--timed-dvc"]:  # the DVC process of (b)
+        sys.exit(timed_dvc(sys.argv[2], sys.argv[3:]))
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--samples", type=int, default=19_998)
-    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--cache-type", help="DVC's cache.type (default: from .dvc/config)")
     args = parser.parse_args()
+    # Imported here, not at the top: the DVC process of (b) runs this file too.
+    from fusion.params import Counts, SyntheticParams
+    from fusion.synthetic import generate
+
     half = args.samples // 2
-    synthetic = dataclasses.replace(SyntheticParams(), image_size=args.image_size,
+    synthetic = dataclasses.replace(SyntheticParams(), image_size=64,
                                     counts=Counts(cubes=half, spheres=args.samples - half))
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw"
         generated = generate(synthetic, raw, progress=False)
-        print(f"generate: {args.samples} samples at {args.image_size}x{args.image_size} in "
-              f"{generated['seconds']:.1f} s ({generated['samples_per_s']:.0f} samples/s)")
-        for size in (args.image_size, args.image_size // 2):
-            start = time.perf_counter()
-            data, _ = load_raw(raw, size, progress=False)
-            decoded = time.perf_counter() - start
-            start = time.perf_counter()
-            report = prepare(raw, Path(tmp) / f"prepared{size}", size, progress=False)
-            seconds = time.perf_counter() - start
-            print(f"prepare -> {size}x{size}: {len(data.labels)} pairs decoded and converted in "
-                  f"{decoded:.2f} s ({len(data.labels) / decoded:.0f} pairs/s); with the cache "
-                  f"written {seconds:.2f} s ({report['samples'] / seconds:.0f} pairs/s)")
+        print(f"generated {args.samples} samples at 64x64 ({generated['samples_per_s']:.0f} "
+              f"samples/s); DVC cache.type {args.cache_type or 'from .dvc/config'}; "
+              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+        for size in (64, 32):
+            repo = Path(tmp) / f"repo{size}"
+            repo.mkdir()
+            columns = {"function": stage_function(raw, Path(tmp) / "out", size),
+                       **dvc_repro(raw, repo, size, args.cache_type)}
+            shutil.rmtree(repo)
+            show(f"prepare -> {size}x{size}", args.samples, columns)
 
 
 if __name__ == "__main__":

@@ -8,21 +8,20 @@ angle lengths that do not fit the depth maps) fail before any file is decoded; c
 are collected and reported all at once, or skipped and listed with `skip_invalid`.
 
 The prepared cache (`prepare()`): `rgb.npy` uint8 (N, 4, H, W), `xyza.npy` float32 (N, 4, H, W),
-`labels.npy` int64 (N,), `index.csv` (row, id, class, label, hash) and `report.json`.
+`labels.npy` int64 (N,), `index.csv` (row, id, class, label, hash) and `report.json` (counts,
+lists, no timing): the same input gives the same bytes, so a re-run re-runs nothing downstream.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import json
 import mmap
 import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +30,13 @@ from PIL import Image
 from tqdm import tqdm
 
 from fusion.geometry import depth_to_xyza
-from fusion.io import atomic_dir, write_json
+from fusion.io import atomic_dir, write_json, write_npy
+from fusion.prepared import Prepared
 
 ANGLE_FILES = ("azimuth.npy", "zenith.npy")
 EXAMPLES = 20  # file names listed per category in the report; the counts are always complete
 CHUNK = 256  # pairs per decoding task
-WORKERS = 2  # decoding processes (this project's machines have 2 cores)
+WORKERS = os.cpu_count() or 1  # decoding processes
 
 
 class DatasetError(ValueError):
@@ -206,31 +206,37 @@ def decode_pair(png: Path, npy: Path, shape: tuple[int, int], read_npy=np.load
     return rgba, depth
 
 
+def _resize_weights(n_in: int, n_out: int) -> np.ndarray:
+    """(n_out, n_in) float32 weights of antialiased bilinear resizing along one axis.
+
+    The triangle filter widens by the downscale factor, rows are normalised where it leaves the
+    image: the weights of torchvision's `resize(..., antialias=True)` (and of PIL).
+    """
+    scale = n_in / n_out
+    x = (np.arange(n_in) + 0.5 - scale * (np.arange(n_out)[:, None] + 0.5)) / scale
+    w = np.maximum(1 - np.abs(x), 0)
+    return (w / w.sum(1, keepdims=True)).astype(np.float32)
+
+
 def _resize(rgb: np.ndarray, depth: np.ndarray, azimuth, zenith, size: int, max_range: float):
-    """Downsample a class to `size` x `size` with torchvision (antialiased bilinear).
+    """Downsample to `size` x `size`, antialiased bilinear (separable: rows @ image @ columns^T).
 
     Depth is averaged over valid returns only (mask-weighted), a pixel stays a return where
-    at least half its footprint was one, and the angles are averaged the same way, so the
-    XYZA formula still holds at the new resolution.
+    at least half its footprint was one, and the angles are averaged with the same weights, so
+    the XYZA formula still holds at the new resolution. Numpy, not torch: importing torch would
+    cost the `prepare` stage more than the resizing itself.
     """
-    import torch
-    from torchvision.transforms.v2 import functional as F
+    rows, columns = (_resize_weights(n, size) for n in depth.shape[1:])
 
-    def down(x: torch.Tensor, shape) -> torch.Tensor:
-        return F.resize(x, list(shape), interpolation=F.InterpolationMode.BILINEAR, antialias=True)
+    def down(x: np.ndarray) -> np.ndarray:
+        return rows @ x.astype(np.float32, copy=False) @ columns.T
 
-    rgb_t = down(torch.from_numpy(rgb), (size, size))  # uint8 (N, 4, size, size)
-    depth_t = torch.from_numpy(depth).unsqueeze(1)  # (N, 1, H, W)
-    valid = (depth_t < max_range).float()
-    weight = down(valid, (size, size))
-    mean_depth = down(depth_t * valid, (size, size)) / weight.clamp_min(1e-6)
-    depth_t = torch.where(weight >= 0.5, mean_depth, torch.full_like(mean_depth, max_range))
-    # Angles are resized as full images (one is constant along each row, the other along each
-    # column), by the same transform as the pixels; a width-1 image would not resize correctly.
-    h, w = depth.shape[1:]
-    az = down(torch.from_numpy(azimuth)[:, None].expand(h, w)[None], (size, size))[0, :, 0]
-    ze = down(torch.from_numpy(zenith)[None, :].expand(h, w)[None], (size, size))[0, 0, :]
-    return rgb_t.numpy(), depth_t[:, 0].numpy(), az.numpy(), ze.numpy()
+    rgb = np.clip(np.rint(down(rgb)), 0, 255).astype(np.uint8)
+    valid = depth < max_range
+    weight = down(valid)
+    mean_depth = down(np.where(valid, depth, 0)) / np.maximum(weight, 1e-6)
+    depth = np.where(weight >= 0.5, mean_depth, np.float32(max_range))
+    return rgb, depth, rows @ azimuth, columns @ zenith
 
 
 def to_tensors(rgb, depth, azimuth, zenith, image_size: int, max_range: float):
@@ -240,46 +246,38 @@ def to_tensors(rgb, depth, azimuth, zenith, image_size: int, max_range: float):
     return rgb, depth_to_xyza(depth, azimuth, zenith, max_range)
 
 
-@dataclass
-class Prepared:
-    """The prepared data in memory."""
-
-    rgb: np.ndarray  # uint8 (N, 4, H, W)
-    xyza: np.ndarray  # float32 (N, 4, H, W)
-    labels: np.ndarray  # int64 (N,)
-    index: pd.DataFrame  # row, id, class, label, hash
-    classes: list[str]
-
-    @property
-    def image_size(self) -> int:
-        return self.rgb.shape[-1]
-
-
-def _shared_array(shape: tuple[int, ...], dtype) -> np.ndarray:
-    """An array in anonymous shared memory: writes by forked worker processes are seen here."""
+def _shared_array(folder: Path | None, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """An array whose writes by forked worker processes are seen here: the memory-mapped file
+    `folder/<name>.npy`, or anonymous shared memory where `folder` is None."""
+    if folder is not None:
+        return np.lib.format.open_memmap(folder / f"{name}.npy", "w+", dtype, shape)
     nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
     return np.frombuffer(mmap.mmap(-1, max(nbytes, 1)), dtype, count=int(np.prod(shape))
                          ).reshape(shape)
 
 
-_outputs: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # class -> (rgb, depth), in workers
+_job: dict = {}  # in the decoding processes: what `_start_worker` was given
 
 
-def _share_outputs(outputs: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
-    _outputs.update(outputs)  # worker initializer: under fork the arrays stay shared
+def _start_worker(classes, rgb, xyza, image_size: int, max_range: float) -> None:
+    """Worker initializer; under fork the output arrays are not copied but shared."""
+    _job.update(classes=classes, rgb=rgb, xyza=xyza, image_size=image_size, max_range=max_range)
 
 
-def _decode_chunk(c: ClassFolder, start: int, stop: int) -> tuple[list, list]:
-    """Decode pairs start:stop of class `c` into the shared arrays (in a worker process).
+def _decode_chunk(k: int, start: int, stop: int, row: int) -> tuple[list, list, float, float]:
+    """Decode and convert pairs start:stop of the k-th class into the output rows from `row`.
 
-    Returns per pair its content hash (None if corrupt), and the (path, reason) of each
-    corrupt file.
+    Runs in a worker process. Returns per pair its content hash (None if corrupt; its row is
+    then garbage, dropped later), the (path, reason) of each corrupt file, and the seconds spent
+    decoding, then converting and storing.
     """
-    rgb, depth = _outputs[c.name]
+    start_time = time.perf_counter()
+    c = _job["classes"][k]
+    rgb = np.zeros((stop - start, 4, *c.shape), np.uint8)
+    depth = np.zeros((stop - start, *c.shape), np.float32)
     read_npy = NpyReader()
     digests, errors = [], []
-    for i in range(start, stop):
-        stem = c.stems[i]
+    for i, stem in enumerate(c.stems[start:stop]):
         try:
             rgba, d = decode_pair(c.root / "rgb" / f"{stem}.png",
                                   c.root / "lidar" / f"{stem}.npy", c.shape, read_npy)
@@ -292,17 +290,16 @@ def _decode_chunk(c: ClassFolder, start: int, stop: int) -> tuple[list, list]:
         digest = hashlib.blake2b(rgba.tobytes(), digest_size=8)
         digest.update(depth[i].tobytes())
         digests.append(digest.hexdigest())
-    return digests, errors
+    decoded = time.perf_counter()
+    rows = slice(row, row + stop - start)
+    _job["rgb"][rows], _job["xyza"][rows] = to_tensors(
+        rgb, depth, c.azimuth, c.zenith, _job["image_size"], _job["max_range"])
+    return digests, errors, decoded - start_time, time.perf_counter() - decoded
 
 
-def load_raw(
-    root: str | Path,
-    image_size: int,
-    max_range: float = 50.0,
-    skip_invalid: bool = False,
-    progress: bool = True,
-) -> tuple[Prepared, dict]:
-    """Decode and convert every pair under `root`; return the data and its report."""
+def _load(root, image_size: int, max_range: float, skip_invalid: bool, progress: bool,
+          folder: Path | None = None) -> tuple[Prepared, dict]:
+    """`load_raw`, decoding into rgb.npy and xyza.npy in `folder` if given (see _shared_array)."""
     start = time.perf_counter()
     classes = scan(root)
     for c in classes:
@@ -310,45 +307,41 @@ def load_raw(
             raise DatasetError(
                 f"data.image_size {image_size} exceeds the native size {c.shape} of {c.root}"
             )
-    total = sum(len(c.stems) for c in classes)
-    bar = tqdm(total=total, desc="prepare", unit="pair", disable=not progress)
-    outputs = {c.name: (_shared_array((len(c.stems), 4, *c.shape), np.uint8),
-                        _shared_array((len(c.stems), *c.shape), np.float32)) for c in classes}
-    rgb_parts, xyza_parts, rows, skipped = [], [], [], []
-    # Decoding is per-file Python, so threads do not scale: forked processes write the shared
-    # arrays and send back only hashes and errors.
+    ids = [(f"{c.name}/{stem}", c.name, c.label) for c in classes for stem in c.stems]
+    shape = (len(ids), 4, image_size, image_size)
+    rgb = _shared_array(folder, "rgb", shape, np.uint8)
+    xyza = _shared_array(folder, "xyza", shape, np.float32)
+    first_rows = np.cumsum([0] + [len(c.stems) for c in classes])
+    tasks = [(k, i, min(i + CHUNK, len(c.stems)), first_rows[k] + i)
+             for k, c in enumerate(classes) for i in range(0, len(c.stems), CHUNK)]
+    scanned = time.perf_counter()
+    digests, skipped, worker_seconds = [], [], np.zeros(2)  # decoding, converting
+    # Decoding is per-file Python, so threads do not scale: forked processes decode, convert
+    # and store into the shared output arrays, and send back only hashes and errors.
     with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("fork"),
-                             initializer=_share_outputs, initargs=(outputs,)) as pool:
-        for c in classes:
-            starts = range(0, len(c.stems), CHUNK)
-            stops = [min(i + CHUNK, len(c.stems)) for i in starts]
-            digests = []
-            for chunk_digests, errors in pool.map(_decode_chunk, repeat(c), starts, stops):
-                digests += chunk_digests
-                skipped += [{"path": path, "reason": why} for path, why in errors]
-                bar.update(len(chunk_digests))
-            rows += [(f"{c.name}/{stem}", c.name, c.label, digest)
-                     for stem, digest in zip(c.stems, digests, strict=True) if digest is not None]
-            rgb, depth = outputs[c.name]
-            ok = np.array([d is not None for d in digests], dtype=bool)
-            if not ok.all():
-                rgb, depth = rgb[ok], depth[ok]
-            rgb, xyza = to_tensors(rgb, depth, c.azimuth, c.zenith, image_size, max_range)
-            rgb_parts.append(rgb)
-            xyza_parts.append(xyza)
-    bar.close()
+                             initializer=_start_worker,
+                             initargs=(classes, rgb, xyza, image_size, max_range)) as pool, \
+            tqdm(total=len(ids), desc="prepare", unit="pair", disable=not progress) as bar:
+        for chunk_digests, errors, *seconds in pool.map(_decode_chunk, *zip(*tasks, strict=True)):
+            digests += chunk_digests
+            skipped += [{"path": path, "reason": why} for path, why in errors]
+            worker_seconds += seconds
+            bar.update(len(chunk_digests))
+    decoded = time.perf_counter()
     if skipped and not skip_invalid:
         listing = "\n  ".join(f"{s['path']}: {s['reason']}" for s in skipped)
         raise DatasetError(
             f"{len(skipped)} corrupt file(s) under {root} (set data.skip_invalid: true to skip "
             f"them):\n  {listing}"
         )
-    if not rows:
+    ok = np.array([d is not None for d in digests], dtype=bool)
+    if not ok.any():
         raise DatasetError(f"{root}: every pair was invalid; nothing to prepare")
-
-    index = pd.DataFrame(rows, columns=["id", "class", "label", "hash"])
+    if not ok.all():
+        rgb, xyza = rgb[ok], xyza[ok]
+    index = pd.DataFrame([(*i, d) for i, d in zip(ids, digests, strict=True) if d is not None],
+                         columns=["id", "class", "label", "hash"])
     index.insert(0, "row", np.arange(len(index)))
-    seconds = time.perf_counter() - start
     report = {
         "root": str(root),
         "samples": len(index),
@@ -368,49 +361,46 @@ def load_raw(
             for c in classes
         },
         "skipped": skipped,
-        "seconds": round(seconds, 3),
-        "samples_per_second": round(total / seconds, 1),
     }
-    data = Prepared(
-        rgb=np.concatenate(rgb_parts),
-        xyza=np.concatenate(xyza_parts),
-        labels=index["label"].to_numpy(np.int64),
-        index=index,
-        classes=[c.name for c in classes],
-    )
+    # Wall-clock seconds per step; the pool's are split as the workers split their own time.
+    decode = float((decoded - scanned) * worker_seconds[0] / max(worker_seconds.sum(), 1e-9))
+    report["seconds"] = {"scan": scanned - start, "decode": decode,
+                         "convert": time.perf_counter() - scanned - decode}
+    data = Prepared(rgb, xyza, index["label"].to_numpy(np.int64), index, [c.name for c in classes])
     return data, report
+
+
+def load_raw(
+    root: str | Path,
+    image_size: int,
+    max_range: float = 50.0,
+    skip_invalid: bool = False,
+    progress: bool = True,
+) -> tuple[Prepared, dict]:
+    """Decode and convert every pair under `root`; return the data and its report.
+
+    The report holds everything `prepare` writes to report.json, plus `seconds`: the wall-clock
+    time of each step, which varies from run to run and is therefore kept out of the cache.
+    """
+    return _load(root, image_size, max_range, skip_invalid, progress)
 
 
 def prepare(root: str | Path, out_dir: str | Path, image_size: int, max_range: float = 50.0,
             skip_invalid: bool = False, progress: bool = True) -> dict:
-    """Decode every pair under `root` into the tensor cache at `out_dir`; return the report."""
-    data, report = load_raw(root, image_size, max_range, skip_invalid, progress)
+    """Decode every pair under `root` into the tensor cache at `out_dir`; return the report.
+
+    The workers write the pixels straight into the memory-mapped .npy files: no copy in memory
+    and no separate writing pass. Same input, same bytes: report.json holds no timing (the
+    returned report's `seconds` is not written).
+    """
     with atomic_dir(out_dir) as tmp:
-        np.save(tmp / "rgb.npy", data.rgb)
-        np.save(tmp / "xyza.npy", data.xyza)
+        data, report = _load(root, image_size, max_range, skip_invalid, progress, tmp)
+        start = time.perf_counter()
+        if report["skipped"]:  # the files hold the skipped pairs' rows too
+            write_npy(tmp / "rgb.npy", data.rgb)
+            write_npy(tmp / "xyza.npy", data.xyza)
         np.save(tmp / "labels.npy", data.labels)
         data.index.to_csv(tmp / "index.csv", index=False)
-        write_json(tmp / "report.json", report)
+        write_json(tmp / "report.json", {k: v for k, v in report.items() if k != "seconds"})
+    report["seconds"]["write"] = time.perf_counter() - start
     return report
-
-
-def load_prepared(folder: str | Path, mmap: bool = False) -> Prepared:
-    """Load the cache written by `prepare`, checking that its parts agree."""
-    folder = Path(folder)
-    names = ("rgb.npy", "xyza.npy", "labels.npy", "index.csv", "report.json")
-    missing = [n for n in names if not (folder / n).is_file()]
-    if missing:
-        raise FileNotFoundError(f"{folder}: prepared cache incomplete, missing {missing} "
-                                "(run the `prepare` stage)")
-    mode = "r" if mmap else None
-    rgb = np.load(folder / "rgb.npy", mmap_mode=mode)
-    xyza = np.load(folder / "xyza.npy", mmap_mode=mode)
-    labels = np.load(folder / "labels.npy")
-    index = pd.read_csv(folder / "index.csv")
-    n = len(index)
-    if not (rgb.shape[0] == xyza.shape[0] == labels.shape[0] == n) or rgb.shape != xyza.shape:
-        raise ValueError(f"{folder}: cache parts disagree: rgb {rgb.shape}, xyza {xyza.shape}, "
-                         f"labels {labels.shape}, index {n} rows")
-    report = json.loads((folder / "report.json").read_text())
-    classes = sorted(report["classes"], key=lambda name: report["classes"][name]["label"])
-    return Prepared(rgb, xyza, labels, index, classes)

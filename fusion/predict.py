@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from fusion import devices
+from fusion.checkpoint import load_checkpoint
 from fusion.dataset import (
     ClassFolder,
     CorruptFile,
@@ -40,7 +41,6 @@ from fusion.dataset import (
 )
 from fusion.io import atomic_path
 from fusion.normalize import Normalizer
-from fusion.training import load_checkpoint
 
 
 @dataclass

@@ -9,12 +9,10 @@ is seeded and deterministic.
 
 from __future__ import annotations
 
-import io
 import resource
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,14 +21,11 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from fusion import devices, strategies
-from fusion.dataset import Prepared
 from fusion.evaluation import predict
-from fusion.io import atomic_path
 from fusion.normalize import Normalizer
-from fusion.params import ModelParams, StrategyConfig
+from fusion.params import StrategyConfig
+from fusion.prepared import Prepared
 from fusion.tracking import Run
-
-CHECKPOINT_FORMAT = 1
 
 
 @dataclass
@@ -212,37 +207,3 @@ def _train_seed(cfg: StrategyConfig, seed: int, image_size: int, train_set: Inpu
     }
     run.finish(metrics)
     return TrainResult(model=model, history=pd.DataFrame(history), metrics=metrics)
-
-
-def save_checkpoint(path: str | Path, result: TrainResult, cfg: StrategyConfig, data: Prepared,
-                    stats: dict, max_range: float) -> None:
-    """The best model plus everything needed to rebuild it and prepare its inputs."""
-    checkpoint = {
-        "format": CHECKPOINT_FORMAT,
-        "config": cfg.to_dict(),
-        "image_size": data.image_size,
-        "max_range": max_range,
-        "classes": data.classes,
-        "stats": stats,
-        "state_dict": result.model.state_dict(),
-    }  # no timings: a retrain that reproduces the weights reproduces the file, so DVC skips
-    # re-evaluating it
-    buffer = io.BytesIO()  # torch.save names the zip's folder after a file: keep it fixed
-    torch.save(checkpoint, buffer)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(buffer.getvalue())
-
-
-def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, dict]:
-    """Rebuild the model of a checkpoint (weights_only load); returns (model in eval mode, dict)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: checkpoint not found (run the `train` stage)")
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    if checkpoint.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: unknown checkpoint format {checkpoint.get('format')!r}")
-    config = checkpoint["config"]
-    model = strategies.build(config["fusion"], ModelParams(**config["model"]),
-                             checkpoint["image_size"])
-    model.load_state_dict(checkpoint["state_dict"])
-    return model.eval(), checkpoint

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from fusion import figures, intervals, params, report
-from fusion.dataset import load_prepared
 from fusion.io import atomic_path, read_csv, read_json, write_json, write_text
+from fusion.prepared import load_prepared
 
 FIGURES = Path("plots/comparison")
 

@@ -12,11 +12,11 @@ import pandas as pd
 import torch
 
 from fusion import devices, params
-from fusion.dataset import load_prepared
+from fusion.checkpoint import load_checkpoint
 from fusion.evaluation import cost, evaluate_model
 from fusion.io import atomic_path, read_json, write_json
 from fusion.normalize import Normalizer
-from fusion.training import load_checkpoint
+from fusion.prepared import load_prepared
 
 
 def main(name: str) -> None:

@@ -1,19 +1,36 @@
-"""DVC stage `prepare`: the raw layout at ${data.raw} -> data/prepared/ (tensor cache + report)."""
+"""DVC stage `prepare`: the raw layout at ${data.raw} -> data/prepared/ (tensor cache + report).
 
+The timings go to metrics/prepare.json (not cached), so that the cached output depends on the
+inputs alone: a re-run on the same data writes the same bytes and re-runs nothing downstream.
+"""
+
+import time
 from pathlib import Path
 
 from fusion import params
 from fusion.dataset import prepare
+from fusion.io import write_json
 
 OUT = Path("data/prepared")
+METRICS = Path("metrics/prepare.json")
 
 
 def main() -> None:
     p = params.load().data
+    start = time.perf_counter()
     report = prepare(p.raw, OUT, p.image_size, p.max_range, p.skip_invalid)
-    per_class = {name: c["pairs"] for name, c in report["classes"].items()}
-    print(f"prepared {report['samples']} pairs {per_class} from {p.raw} at "
-          f"{report['samples_per_second']:.0f} pairs/s; skipped {len(report['skipped'])}")
+    seconds = time.perf_counter() - start
+    pairs = {name: c["pairs"] for name, c in report["classes"].items()}
+    write_json(METRICS, {
+        "samples": report["samples"],
+        "pairs": pairs,
+        "skipped": len(report["skipped"]),
+        "seconds": round(seconds, 3),
+        "samples_per_second": round(report["samples"] / seconds, 1),
+        "step_seconds": {step: round(s, 3) for step, s in report["seconds"].items()},
+    })
+    print(f"prepared {report['samples']} pairs {pairs} from {p.raw} in {seconds:.1f} s "
+          f"({report['samples'] / seconds:.0f} pairs/s); skipped {len(report['skipped'])}")
 
 
 if __name__ == "__main__":

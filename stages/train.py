@@ -7,9 +7,10 @@ metrics/train/<name>.json (each seed's metrics, keyed by seed).
 import argparse
 
 from fusion import params, strategies
-from fusion.dataset import load_prepared
+from fusion.checkpoint import save_checkpoint
 from fusion.io import atomic_dir, read_json, write_json
-from fusion.training import save_checkpoint, train
+from fusion.prepared import load_prepared
+from fusion.training import train
 
 
 def main(name: str) -> None:
@@ -24,7 +25,8 @@ def main(name: str) -> None:
     results = train(cfg, data, read_json("data/splits.json", "splits"), stats)
     with atomic_dir(f"models/{name}") as models, atomic_dir(f"plots/train/{name}") as curves:
         for seed, result in results.items():
-            save_checkpoint(models / f"seed{seed}.pt", result, cfg, data, stats, p.data.max_range)
+            save_checkpoint(models / f"seed{seed}.pt", result.model, cfg, data, stats,
+                            p.data.max_range)
             result.history.to_csv(curves / f"seed{seed}.csv", index=False)
     write_json(f"metrics/train/{name}.json",
                {"strategy": name, "seeds": {str(s): r.metrics for s, r in results.items()}})

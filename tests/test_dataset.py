@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fusion.dataset import DatasetError, load_prepared, prepare
+from fusion.dataset import DatasetError, prepare
+from fusion.prepared import load_prepared
 
 SIZE = 8
 MAX_RANGE = 50.0

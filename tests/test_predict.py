@@ -1,6 +1,5 @@
 """The predict command: a folder in the course layout streamed in batches, or one sample."""
 
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -9,10 +8,10 @@ import torch
 from test_dataset import MAX_RANGE, SIZE, write_class
 
 from fusion import predict, strategies
+from fusion.checkpoint import save_checkpoint
 from fusion.dataset import load_raw, scan
 from fusion.params import ModelParams, StrategyConfig, TrainParams
 from fusion.stats import compute_stats
-from fusion.training import save_checkpoint
 
 CLASSES = ["cubes", "spheres"]
 
@@ -32,7 +31,7 @@ def model_path(tmp_path_factory):
     cfg = StrategyConfig("add", "add", ModelParams(fusion="add", feature_dim=4), TrainParams())
     torch.manual_seed(0)
     model = strategies.build(cfg.fusion, cfg.model, SIZE)
-    save_checkpoint(tmp / "model.pt", SimpleNamespace(model=model), cfg, data, stats, MAX_RANGE)
+    save_checkpoint(tmp / "model.pt", model, cfg, data, stats, MAX_RANGE)
     return tmp / "model.pt"
 
 

@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 import torch
 
-from fusion.dataset import Prepared
+from fusion.checkpoint import load_checkpoint, save_checkpoint
 from fusion.params import ModelParams, StrategyConfig, TrainParams
+from fusion.prepared import Prepared
 from fusion.stats import compute_stats
-from fusion.training import drop_modality, load_checkpoint, save_checkpoint, train
+from fusion.training import drop_modality, train
 
 SIZE = 16
 
@@ -65,7 +66,7 @@ def test_checkpoint_round_trips_through_weights_only_load(data, tmp_path):
     prepared, splits, stats = data
     cfg = config("gated")
     result = train_one(cfg, prepared, splits, stats)
-    save_checkpoint(tmp_path / "m.pt", result, cfg, prepared, stats, max_range=50.0)
+    save_checkpoint(tmp_path / "m.pt", result.model, cfg, prepared, stats, max_range=50.0)
     model, checkpoint = load_checkpoint(tmp_path / "m.pt")  # weights_only=True inside
     rgb, xyza = torch.randn(5, 4, SIZE, SIZE), torch.randn(5, 4, SIZE, SIZE)
     with torch.no_grad():
@@ -73,7 +74,7 @@ def test_checkpoint_round_trips_through_weights_only_load(data, tmp_path):
     assert checkpoint["stats"] == stats and checkpoint["classes"] == ["cubes", "spheres"]
     assert checkpoint["config"]["fusion"] == "gated"
     # The same model saves to the same bytes, so DVC skips re-evaluating a reproduced retrain.
-    save_checkpoint(tmp_path / "again.pt", result, cfg, prepared, stats, max_range=50.0)
+    save_checkpoint(tmp_path / "again.pt", result.model, cfg, prepared, stats, max_range=50.0)
     assert (tmp_path / "again.pt").read_bytes() == (tmp_path / "m.pt").read_bytes()
 
 
