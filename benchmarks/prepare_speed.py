@@ -129,7 +129,7 @@ def dvc_repro(raw: Path, repo: Path, size: int, cache_type: str | None) -> dict[
             steps["dvc: start, dvc.yaml, dvc.lock"] = total - sum(steps.values())
             if "stage process" in steps:
                 process = steps.pop("stage process")
-                stage = json.loads((repo / "metrics" / "prepare.json").read_text())
+                stage = json.loads((repo / "metrics" / "prepare.json").read_text())["prepare"]
                 steps |= {f"stage: {step}": s for step, s in stage["step_seconds"].items()}
                 steps["stage: python start, imports"] = process - stage["seconds"]
             times[name] = {**steps, "total": total, "cpu": cpu_seconds() - cpu}

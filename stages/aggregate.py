@@ -2,7 +2,8 @@
 samples.
 
 Writes metrics/summary.json (per strategy: each seed-dependent metric's mean over seeds with
-`_ci_low`, `_ci_high`, `_std`; cost; what `dvc metrics diff` compares), plots/comparison.csv
+`_ci_low`, `_ci_high`, `_std`; cost; what `dvc metrics diff` compares), metrics/accuracy.json
+(each strategy's mean test accuracy alone: short columns for `dvc exp show`), plots/comparison.csv
 and .md (the tiered table and the findings), plots/comparison/pairwise.csv and PNG figures in
 plots/comparison/. The strategy list comes from params, never from whatever files lie around.
 """
@@ -65,6 +66,7 @@ def main() -> None:
     lines = report.findings(summary, pairwise, tiers, baselines, accuracy)
 
     write_json("metrics/summary.json", summary)
+    write_json("metrics/accuracy.json", {n: round(summary[n]["test_accuracy"], 4) for n in names})
     for path, frame in (("plots/comparison.csv", table), (FIGURES / "pairwise.csv", pairwise)):
         with atomic_path(path) as tmp:
             frame.to_csv(tmp, index=False, float_format="%.6g")

@@ -1,8 +1,9 @@
 """DVC stage `export`: promote the strategy named by `model.fusion`.
 
 Of its seeds, the one with the best validation loss (never the test set) becomes
-models/model.pt (loadable by `fusion.predict`). metrics/model.json gives that `seed`, its own
-test metrics, and the strategy's mean and 95% interval over seeds (from metrics/summary.json).
+models/model.pt (loadable by `fusion.predict`). metrics/model.json gives the strategy's mean test
+accuracy and 95% interval over seeds (from metrics/summary.json), that `seed`, its own test
+metrics (`promoted_seed`) and the headline metrics over seeds (`over_seeds`).
 Also plots/export/confusion.csv (DVC's confusion template) and plots/export/reliability.png,
 both of the promoted seed.
 """
@@ -11,7 +12,7 @@ import shutil
 
 import torch
 
-from fusion import figures, params
+from fusion import figures, params, report
 from fusion.evaluation import reliability
 from fusion.io import atomic_path, read_csv, read_json, write_json
 
@@ -27,9 +28,14 @@ def main() -> None:
     predictions = predictions[predictions["seed"] == int(seed)]
     with atomic_path("models/model.pt") as tmp:
         shutil.copyfile(f"models/{name}/seed{seed}.pt", tmp)
-    write_json("metrics/model.json", {"strategy": name, "seed": int(seed),
-                                      "best_val_loss": trained[seed]["best_val_loss"],
-                                      **tested, "strategy_over_seeds": strategy})
+    write_json("metrics/model.json", {  # headline keys first: what `dvc exp show` lists
+        "strategy": name, "seed": int(seed),
+        "mean_accuracy": strategy["test_accuracy"], "ci_low": strategy["test_accuracy_ci_low"],
+        "ci_high": strategy["test_accuracy_ci_high"],
+        "promoted_seed": {"best_val_loss": trained[seed]["best_val_loss"], **tested},
+        "over_seeds": {"seeds": strategy["seeds"], **{
+            k: strategy[k] for m in report.TIERED for k in (m, f"{m}_ci_low", f"{m}_ci_high")}},
+    })
     with atomic_path("plots/export/confusion.csv") as tmp:
         predictions[["actual", "predicted"]].to_csv(tmp, index=False)
     classes = torch.load("models/model.pt", weights_only=True)["classes"]

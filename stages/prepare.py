@@ -21,14 +21,14 @@ def main() -> None:
     report = prepare(p.raw, OUT, p.image_size, p.max_range, p.skip_invalid)
     seconds = time.perf_counter() - start
     pairs = {name: c["pairs"] for name, c in report["classes"].items()}
-    write_json(METRICS, {
+    write_json(METRICS, {"prepare": {  # one prefix for its `dvc exp show` columns
         "samples": report["samples"],
         "pairs": pairs,
         "skipped": len(report["skipped"]),
         "seconds": round(seconds, 3),
         "samples_per_second": round(report["samples"] / seconds, 1),
         "step_seconds": {step: round(s, 3) for step, s in report["seconds"].items()},
-    })
+    }})
     print(f"prepared {report['samples']} pairs {pairs} from {p.raw} in {seconds:.1f} s "
           f"({report['samples'] / seconds:.0f} pairs/s); skipped {len(report['skipped'])}")
 

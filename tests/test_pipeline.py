@@ -1,106 +1,16 @@
 """The pipeline through DVC itself, in a temporary git repo holding a copy of the project.
 
-One repo is built per module with tiny params; each test starts from its committed state
-and puts it back (git reset + dvc checkout), so tests stay independent.
+One repo is built per session with tiny params (tests/conftest.py); each test starts from its
+committed state and puts it back (git reset + dvc checkout), so tests stay independent.
 """
 
 import json
-import os
-import re
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-from typing import NamedTuple
 
 import pandas as pd
 import pytest
-import yaml
+from dvc_repo import dvc, ran, set_params
 
 pytestmark = pytest.mark.dvc
-
-PROJECT = Path(__file__).resolve().parents[1]
-COPIED = ["fusion", "stages", "dvc.yaml", "pyproject.toml", ".dvcignore", ".gitignore"]
-TINY = {
-    "synthetic": {"image_size": 16, "counts": {"cubes": 24, "spheres": 24}},
-    "data": {"image_size": 16},
-    "split": {"val": 0.25, "test": 0.25},
-    "model": {"fusion": "hadamard", "feature_dim": 8},
-    "train": {"epochs": 1, "batch_size": 16, "seeds": [0, 1]},
-    "strategies": {"add": {"lr": None}, "hadamard": {"lr": None}},
-    "evaluate": {"batch_size": 32, "rgb_noise_levels": [0.0, 0.2], "range_noise_levels": [0.0, 0.5],
-                 "drop_levels": [0.0, 1.0], "latency_repeats": 2, "resamples": 200,
-                 "gallery": 4},
-}
-ENV = {
-    **os.environ,
-    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-    "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
-    "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com",
-    "DVC_NO_ANALYTICS": "1", "WANDB_MODE": "disabled",
-}
-
-
-def run(repo, *args, check=True):
-    result = subprocess.run(args, cwd=repo, env=ENV, capture_output=True, text=True)
-    if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def dvc(repo, *args, check=True):
-    return run(repo, sys.executable, "-m", "dvc", *args, check=check)
-
-
-def ran(output: str) -> set[str]:
-    """Names of the stages a dvc command ran."""
-    return set(re.findall(r"Running stage '([^']+)'", output))
-
-
-def set_params(repo, **sections):
-    path = repo / "params.yaml"
-    params = yaml.safe_load(path.read_text())
-    for section, values in sections.items():
-        params[section] = values if section == "strategies" else {**params[section], **values}
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
-
-
-class Built(NamedTuple):
-    path: Path
-    runs: dict[str, set[str]]  # stages run by each dvc call of the build
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Built:
-    """A built, committed copy of the project; also records the stages of the first runs."""
-    repo = tmp_path_factory.mktemp("project")
-    for name in COPIED:
-        src = PROJECT / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, repo / name)
-    params = yaml.safe_load((PROJECT / "params.yaml").read_text())
-    for section, values in TINY.items():
-        params[section] = values if section == "strategies" else {**params[section], **values}
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(repo, "git", "init", "-q")
-    dvc(repo, "init", "-q")
-    runs = {"first": ran(dvc(repo, "repro", "stats").stdout)}
-    runs["again"] = ran(dvc(repo, "repro", "stats").stdout)
-    set_params(repo, split={"seed": 7})
-    runs["split_changed"] = ran(dvc(repo, "repro", "stats").stdout)
-    runs["full"] = ran(dvc(repo, "repro").stdout)
-    runs["noop"] = ran(dvc(repo, "repro").stdout)
-    run(repo, "git", "add", "-A")
-    run(repo, "git", "commit", "-qm", "baseline")
-    return Built(repo, runs)
-
-
-@pytest.fixture
-def clean(built):
-    repo = built.path
-    yield repo
-    run(repo, "git", "reset", "-q", "--hard")
-    run(repo, "git", "clean", "-qfd")
-    dvc(repo, "checkout", "-f", "-q")
 
 
 def test_data_stages_build_once_and_rerun_only_what_a_split_change_touches(built):
@@ -150,8 +60,11 @@ def test_export_promotes_the_seed_with_the_best_validation_loss(built):
     model = json.loads((repo / "metrics/model.json").read_text())
     assert (model["strategy"], model["seed"]) == ("hadamard", int(best))
     tested = json.loads((repo / "metrics/evaluate/hadamard.json").read_text())["seeds"][best]
-    assert model["test_accuracy"] == tested["test_accuracy"]
-    assert model["strategy_over_seeds"]["seeds"] == [0, 1]
+    assert model["promoted_seed"]["test_accuracy"] == tested["test_accuracy"]
+    assert model["over_seeds"]["seeds"] == [0, 1]
+    summary = json.loads((repo / "metrics/summary.json").read_text())["hadamard"]
+    assert (model["mean_accuracy"], model["ci_low"], model["ci_high"]) == (
+        summary["test_accuracy"], summary["test_accuracy_ci_low"], summary["test_accuracy_ci_high"])
     assert (repo / "models/model.pt").read_bytes() == (
         repo / f"models/hadamard/seed{best}.pt").read_bytes()
 
