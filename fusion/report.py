@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from fusion.intervals import METRICS
+from fusion.intervals import METRICS, tiers
 
 COST_KEYS = ("params", "flops", "latency_ms", "throughput")  # measured once per strategy
 TRAIN_KEYS = ("seconds_per_epoch", "peak_memory_mb", "best_val_loss")  # median over seeds
@@ -110,26 +110,32 @@ def _points(difference: float, low: float, high: float) -> str:
     return f"{100 * difference:+.1f} points [{100 * low:+.1f}, {100 * high:+.1f}]"
 
 
-def findings(summary: Mapping[str, dict], pairwise: pd.DataFrame,
-             tiers: Mapping[str, Mapping[str, int]], baselines: Sequence[str],
+def findings(summary: Mapping[str, dict], pairwise: pd.DataFrame, baselines: Sequence[str],
              per_seed_accuracy: Mapping[str, Mapping[str, float]]) -> list[str]:
-    """Sentences that state only what the intervals support: tiers, fusion against the
-    unimodal baselines, and the spread of the least stable strategy across seeds."""
+    """Sentences that state only what the intervals support: the best tier of each metric in
+    TIERED (robustness among the fusion strategies: a baseline that ignores a sensor is
+    trivially robust to its noise), fusion against the unimodal baselines, and the spread of
+    the least stable strategy across seeds."""
     seeds = sorted({len(s["seeds"]) for s in summary.values()})
+    fusion = [n for n in summary if n not in baselines]
     lines = []
     if seeds == [1]:
         lines.append("One seed per strategy: the intervals cover test-set variation only, "
                      "not the variation between training runs.")
     for metric, label in TIERED.items():
-        top = [n for n, t in tiers[metric].items() if t == 1]
+        among = list(summary) if metric == "test_accuracy" else fusion
+        scope = "" if metric == "test_accuracy" else " among the fusion strategies"
+        ranked = tiers({n: summary[n][metric] for n in among}, pairwise, metric,
+                       METRICS[metric].higher_is_better)
+        top = [n for n, t in ranked.items() if t == 1]
         means = ", ".join(f"{n} {100 * summary[n][metric]:.1f}%" for n in top)
         if len(top) == 1:
-            lines.append(f"Best {label}: {means}, ahead of every other strategy (every "
+            others = "strategy" if metric == "test_accuracy" else "fusion strategy"
+            lines.append(f"Best {label}{scope}: {means}, ahead of every other {others} (every "
                          "difference's 95% interval excludes 0).")
         else:
-            lines.append(f"Tied for the best {label} ({len(top)} strategies whose differences "
-                         f"from the leader all have intervals covering 0): {means}.")
-    fusion = [n for n in summary if n not in baselines]
+            lines.append(f"Tied for the best {label}{scope} ({len(top)} strategies whose "
+                         f"differences from the leader all have intervals covering 0): {means}.")
     if baselines and fusion:
         margins = {(f, b): _pair(pairwise, "test_accuracy", f, b)
                    for f in fusion for b in baselines}

@@ -63,7 +63,7 @@ def main() -> None:
     baselines = [n for n in names if p.strategy(n).fusion in report.UNIMODAL]
     accuracy = {n: {s: m["test_accuracy"] for s, m in evaluated[n]["seeds"].items()}
                 for n in names}
-    lines = report.findings(summary, pairwise, tiers, baselines, accuracy)
+    lines = report.findings(summary, pairwise, baselines, accuracy)
 
     write_json("metrics/summary.json", summary)
     write_json("metrics/accuracy.json", {n: round(summary[n]["test_accuracy"], 4) for n in names})

@@ -69,9 +69,10 @@ def test_table_sorts_by_tier_then_mean_and_formats_intervals(summary):
 
 def test_findings_claim_only_what_the_intervals_support(summary, pairwise):
     accuracy = {n: {"0": 0.9, "1": 0.95, "2": 1.0} for n in NAMES}
-    lines = report.findings(summary, pairwise, TIERS, ["rgb_only"], accuracy)
+    lines = report.findings(summary, pairwise, ["rgb_only"], accuracy)
     text = " ".join(lines)
     assert "Tied for the best test accuracy (2 strategies" in text
+    assert "robustness to camera noise among the fusion strategies (2 strategies" in text
     assert "late 99.0%, early 98.5%" in text
     assert "smallest margin, early over rgb_only, is +8.5 points [+6.0, +11.0]" in text
     assert "Least stable across seeds" in text and "seed 0: 90.0%" in text
@@ -80,7 +81,7 @@ def test_findings_claim_only_what_the_intervals_support(summary, pairwise):
 
 def test_findings_say_when_a_baseline_is_not_clearly_beaten(summary, pairwise):
     pairwise.loc[2, ["ci_low", "ci_high"]] = (-0.01, 0.2)  # early vs rgb_only covers 0
-    lines = report.findings(summary, pairwise, TIERS, ["rgb_only"], {"late": {"0": 0.99}})
+    lines = report.findings(summary, pairwise, ["rgb_only"], {"late": {"0": 0.99}})
     assert any(line.startswith("Not every fusion strategy is clearly more accurate") and
                "early vs rgb_only" in line and "late vs" not in line for line in lines)
 
@@ -89,8 +90,7 @@ def test_findings_name_a_single_seed_and_a_sole_leader():
     one = {n: strategy(a, a - 0.01, a + 0.01, std=0.0, seeds=(0,))
            for n, a in (("late", 0.99), ("rgb_only", 0.9))}
     pairs = pd.DataFrame([pair("late", "rgb_only", 0.09, 0.07, 0.11, m) for m in report.TIERED])
-    tiers = {m: {"late": 1, "rgb_only": 2} for m in report.TIERED}
-    lines = report.findings(one, pairs, tiers, ["rgb_only"], {})
+    lines = report.findings(one, pairs, ["rgb_only"], {})
     assert lines[0].startswith("One seed per strategy: the intervals cover test-set variation")
     assert "Best test accuracy: late 99.0%, ahead of every other strategy" in lines[1]
     assert not any("Least stable" in line for line in lines)
