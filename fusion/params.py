@@ -89,7 +89,7 @@ class EvaluateParams:
     seed: int = 0  # corruption draws
     device: str = "auto"
     rgb_noise_levels: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2)  # std, fraction of full scale
-    range_noise_levels: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2)  # std of range noise, metres
+    range_noise_levels: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0)  # range noise std, metres
     drop_levels: tuple[float, ...] = (0.0, 0.5, 0.9)  # fraction of LiDAR returns dropped
     ece_bins: int = 15
     latency_repeats: int = 20
