@@ -186,6 +186,7 @@ def drop_returns(xyza: torch.Tensor, fraction: float, max_range: float,
 
 
 class Robustness(NamedTuple):
+    logits: torch.Tensor  # (N, C) of the clean inputs, on the CPU
     summary: dict  # accuracy_{rgb,lidar}_missing, robustness_{rgb,lidar}
     curves: pd.DataFrame  # corruption, severity, accuracy
     per_sample: dict[str, np.ndarray]  # per test sample (N,): correct_{rgb,lidar}_missing,
@@ -216,13 +217,16 @@ def robustness(
     mean area of `range_noise` and `lidar_dropout`. The area is linear in the accuracies, so it
     is also the mean over samples of a per-sample area (`per_sample`), which the comparison
     bootstraps. `accuracy_rgb_missing` / `accuracy_lidar_missing` replace one modality by its
-    train mean (zeros once normalised).
+    train mean (zeros once normalised). Also returns the clean pass's logits, so that callers
+    need not run it again.
     """
     labels = labels.cpu()
 
+    def logits_of(rgb_in: torch.Tensor, xyza_in: torch.Tensor) -> torch.Tensor:  # (N, C)
+        return predict(model, rgb_in, xyza_in, params.batch_size, device)
+
     def correct(rgb_in: torch.Tensor, xyza_in: torch.Tensor) -> torch.Tensor:  # (N,) bool
-        logits = predict(model, rgb_in, xyza_in, params.batch_size, device)
-        return logits.argmax(dim=1) == labels
+        return logits_of(rgb_in, xyza_in).argmax(dim=1) == labels
 
     def normalised(rgb_in: torch.Tensor, xyza_in: torch.Tensor) -> tuple[torch.Tensor, ...]:
         return normalizer.rgb(rgb_in.to(device)), normalizer.xyza(xyza_in.to(device))
@@ -235,7 +239,8 @@ def robustness(
         ),
     }
     clean_rgb, clean_xyza = normalised(rgb, xyza)
-    clean = correct(clean_rgb, clean_xyza)  # severity 0 of every curve
+    clean_logits = logits_of(clean_rgb, clean_xyza)
+    clean = clean_logits.argmax(dim=1) == labels  # severity 0 of every curve
     rows, areas = [], {}
     for name, (levels, corrupt) in corruptions.items():
         points = torch.stack([
@@ -256,7 +261,8 @@ def robustness(
     per_sample = {key: value.numpy() for key, value in per_sample.items()}
     summary = {key.replace("correct_", "accuracy_"): float(value.mean())
                for key, value in per_sample.items()}
-    return Robustness(summary, pd.DataFrame(rows, columns=CURVE_COLUMNS), per_sample)
+    return Robustness(clean_logits, summary, pd.DataFrame(rows, columns=CURVE_COLUMNS),
+                      per_sample)
 
 
 # --------------------------------------------------------------------------------------------
@@ -397,10 +403,9 @@ def evaluate_model(
     accuracy_lidar_missing, robustness_rgb and robustness_lidar.
     """
     labels = labels.cpu()
-    logits = predict(model, normalizer.rgb(rgb.to(device)), normalizer.xyza(xyza.to(device)),
-                     params.batch_size, device)
-    test = classification_metrics(logits, labels, params.ece_bins)
     robust = robustness(model, rgb, xyza, labels, normalizer, params, max_range, device)
+    logits = robust.logits  # the clean pass, run once
+    test = classification_metrics(logits, labels, params.ece_bins)
     metrics = {**{f"test_{key}": value for key, value in test.items()}, **robust.summary}
     predictions = predictions_table(logits, labels, rows, classes, robust.per_sample)
     return Evaluation(metrics, robust.curves, predictions)

@@ -207,7 +207,7 @@ def test_rgb_only_model_ignores_lidar_corruptions(raw_data, normalizer):
     rgb, xyza, labels = raw_data
     logits = predict(model, normalizer.rgb(rgb), normalizer.xyza(xyza), 16, "cpu")
     clean = classification_metrics(logits, labels)
-    summary, curves, per_sample = run_robustness(model, raw_data, normalizer)
+    _, summary, curves, per_sample = run_robustness(model, raw_data, normalizer)
     assert 0.6 < clean["accuracy"] < 1
     assert summary["accuracy_lidar_missing"] == clean["accuracy"]
     assert summary["robustness_lidar"] == pytest.approx(clean["accuracy"])
