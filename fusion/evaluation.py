@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from fusion import devices
 from fusion.normalize import Normalizer
 from fusion.params import EvaluateParams
 
@@ -44,17 +45,21 @@ def predict(
     batch_size: int,
     device: torch.device | str,
 ) -> torch.Tensor:
-    """Logits (N, C), float32 on the CPU, of `model` in eval mode over batches of inputs."""
+    """Logits (..., N, C), float32 on the CPU, of `model` in eval mode over batches of inputs.
+
+    A model's leading output dims (a `SeedStack`'s members) are kept: batches join on dim -2.
+    """
     _check_pair(rgb, xyza)
     if batch_size < 1:
         raise ValueError(f"batch_size: expected an integer >= 1, got {batch_size}")
+    layout = devices.memory_format(torch.device(device))  # the layout the weights have
     model.eval()
     with torch.inference_mode():
         logits = [
-            model(r.to(device), x.to(device)).float().cpu()
-            for r, x in zip(rgb.split(batch_size), xyza.split(batch_size), strict=True)
+            model(*(t.to(device, memory_format=layout) for t in batch)).float().cpu()
+            for batch in zip(rgb.split(batch_size), xyza.split(batch_size), strict=True)
         ]
-    return torch.cat(logits)
+    return torch.cat(logits, dim=-2)
 
 
 def _check_scores(scores: torch.Tensor, labels: torch.Tensor) -> None:

@@ -85,7 +85,7 @@ class TrainParams:
 
 @dataclass(frozen=True)
 class EvaluateParams:
-    batch_size: int = 256
+    batch_size: int = 64
     seed: int = 0  # corruption draws
     device: str = "auto"
     rgb_noise_levels: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2)  # std, fraction of full scale

@@ -42,7 +42,7 @@ class Run:
             tags=[f"exp:{os.environ['DVC_EXP_NAME']}"] if os.environ.get("DVC_EXP_NAME") else None,
             config=config,
             dir=str(directory),
-            reinit="finish_previous",
+            reinit="create_new",  # a SeedStack logs its seeds side by side
         )
 
     def log(self, metrics: dict, step: int | None = None) -> None:

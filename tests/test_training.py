@@ -11,9 +11,10 @@ from fusion.checkpoint import load_checkpoint, save_checkpoint
 from fusion.params import ModelParams, StrategyConfig, TrainParams
 from fusion.prepared import Prepared
 from fusion.stats import compute_stats
-from fusion.training import drop_modality, train
+from fusion.training import drop_modality, seed_plan, train
 
 SIZE = 16
+NUM_THREADS = torch.get_num_threads()
 
 
 @pytest.fixture(scope="module")
@@ -79,13 +80,16 @@ def test_checkpoint_round_trips_through_weights_only_load(data, tmp_path):
 
 
 def test_modality_dropout_zeroes_one_modality_per_chosen_sample():
-    rgb, xyza = torch.ones(1000, 4, 2, 2), torch.ones(1000, 4, 2, 2)
-    g = torch.Generator().manual_seed(0)
-    r, x = drop_modality(rgb, xyza, 1.0, g)
-    rgb_gone, lidar_gone = (r.flatten(1) == 0).all(1), (x.flatten(1) == 0).all(1)
+    rgb, xyza = torch.ones(2, 1000, 4, 2, 2), torch.ones(2, 1000, 4, 2, 2)  # 2 members
+    generators = [torch.Generator().manual_seed(0), torch.Generator().manual_seed(1)]
+    r, x = drop_modality(rgb, xyza, 1.0, generators)
+    rgb_gone, lidar_gone = (r.flatten(2) == 0).all(2), (x.flatten(2) == 0).all(2)
     assert (rgb_gone ^ lidar_gone).all()  # exactly one modality per sample
-    assert 400 < int(rgb_gone.sum()) < 600
-    r, x = drop_modality(rgb, xyza, 0.0, g)
+    assert (400 < rgb_gone.sum(1)).all() and (rgb_gone.sum(1) < 600).all()
+    assert not torch.equal(rgb_gone[0], rgb_gone[1])  # each member draws from its own generator
+    alone, _ = drop_modality(rgb[1:], xyza[1:], 1.0, [torch.Generator().manual_seed(1)])
+    assert torch.equal(alone[0], r[1])
+    r, x = drop_modality(rgb, xyza, 0.0, generators)
     assert torch.equal(r, rgb) and torch.equal(x, xyza)
 
 
@@ -114,12 +118,57 @@ def test_wandb_offline_run_is_written_outside_the_repo(data, tmp_path, monkeypat
 
 
 def test_each_seed_is_its_own_run_and_reproduces_alone(data):
-    both = train(config(seeds=(0, 1)), *data, progress=False)
-    alone = train(config(seeds=(1,)), *data, progress=False)
+    torch.set_num_threads(2)
+    try:  # CPU plan "threads": 2 seeds in concurrent threads, one CPU thread each
+        both = train(config(seeds=(0, 1)), *data, progress=False)
+        torch.set_num_threads(1)  # seed 1 alone, on the same one thread
+        alone = train(config(seeds=(1,)), *data, progress=False)
+    finally:
+        torch.set_num_threads(NUM_THREADS)
     assert list(both) == [0, 1] and list(alone) == [1]
+    assert both[1].metrics["seeds_trained_together"] == 2
     differ = [not torch.equal(v, both[1].model.state_dict()[k])
               for k, v in both[0].model.state_dict().items()]
     assert any(differ)  # the seed changes the weights
     for key, value in alone[1].model.state_dict().items():  # and a seed does not depend on others
         assert torch.equal(value, both[1].model.state_dict()[key]), key
     assert both[1].metrics["seed"] == 1
+    pd.testing.assert_frame_equal(alone[1].history, both[1].history)
+
+
+@pytest.mark.parametrize("fusion", ["attention", "late", "film"])
+def test_stacked_seeds_train_to_the_same_weights_as_separate_runs(data, fusion):
+    """One SeedStack of 3 seeds (one kernel per layer for all) = 3 runs one after another."""
+    cfg = config(fusion, seeds=(0, 1, 2), modality_dropout=0.3, class_weights=True)
+    separate = train(cfg, *data, progress=False, plan="sequence")
+    stacked = train(cfg, *data, progress=False, plan="stack")
+    assert list(stacked) == [0, 1, 2]
+    for seed, result in stacked.items():
+        assert result.metrics["seeds_trained_together"] == 3
+        assert separate[seed].metrics["seeds_trained_together"] == 1
+        pd.testing.assert_frame_equal(result.history, separate[seed].history, rtol=1e-4)
+        weights, reference = result.model.state_dict(), separate[seed].model.state_dict()
+        assert weights.keys() == reference.keys()
+        for key, value in reference.items():
+            # Rounding differs, and Adam turns a zero gradient's rounding (attention's key bias)
+            # into full steps: 1e-4 is a tenth of one step at lr 1e-3.
+            torch.testing.assert_close(weights[key], value, rtol=0, atol=1e-4, msg=key)
+            assert weights[key].is_contiguous()
+    first, second = (next(iter(stacked[s].model.state_dict().values())) for s in (0, 1))
+    assert not torch.equal(first, second)  # the members are not copies of one another
+
+
+def test_seed_plan_stacks_on_cuda_threads_on_a_multicore_cpu(data):
+    assert seed_plan(torch.device("cuda"), 3) == "stack"
+    assert seed_plan(torch.device("mps"), 3) == "sequence"
+    assert seed_plan(torch.device("cpu"), 1) == "sequence"
+    torch.set_num_threads(2)
+    try:
+        assert seed_plan(torch.device("cpu"), 3) == "threads"
+        torch.set_num_threads(1)
+        assert seed_plan(torch.device("cpu"), 3) == "sequence"
+    finally:
+        torch.set_num_threads(NUM_THREADS)
+    with pytest.raises(ValueError, match="plan: expected 'stack', 'threads' or 'sequence'"):
+        train(config(), *data, progress=False, plan="vmap")
+    assert torch.get_num_threads() == NUM_THREADS  # a threaded run gives the threads back
