@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     import torch
 
 NAME = re.compile(r"auto|cpu|mps|cuda(:(0|[1-9][0-9]*))?")
 FORMS = "auto, cpu, cuda, cuda:N or mps"  # N = 0, 1, ...: a CUDA device index
+T, R = TypeVar("T"), TypeVar("R")
 
 
 def check_name(name: str, key: str = "device") -> str:
@@ -81,3 +84,23 @@ def memory_format(device: torch.device) -> torch.memory_format:
     import torch
 
     return torch.contiguous_format if device.type == "mps" else torch.channels_last
+
+
+def split_cores(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """[fn(item) for item in items], run at once in a thread per item, each with an equal share
+    of torch's CPU threads (at least one): one small model's kernels leave cores idle, several
+    at once fill them. A thread's arithmetic depends only on its share, not on the others."""
+    import torch
+
+    cores = torch.get_num_threads()
+    share = max(1, cores // len(items))
+
+    def run(item: T) -> R:
+        torch.set_num_threads(share)  # this thread's own OpenMP team
+        return fn(item)
+
+    try:
+        with ThreadPoolExecutor(len(items)) as pool:
+            return list(pool.map(run, items))
+    finally:
+        torch.set_num_threads(cores)

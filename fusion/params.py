@@ -51,7 +51,7 @@ class SyntheticParams:
 @dataclass(frozen=True)
 class DataParams:
     raw: str = "data/raw/synthetic"
-    image_size: int = 32  # prepared H = W; smaller than native resizes both modalities
+    image_size: int = 24  # prepared H = W; smaller than native resizes both modalities
     max_range: float = 50.0  # depth >= this is "no return" (a = 0)
     skip_invalid: bool = False  # skip corrupt files (listed in the report) instead of failing
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import resource
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -191,21 +190,13 @@ def train(
     jobs = ([(seeds, members)] if plan == "stack"
             else [([seed], [member]) for seed, member in zip(seeds, members, strict=True)])
 
-    def fit(job, threads: int | None = None, concurrent: int = 1) -> dict[int, TrainResult]:
-        if threads is not None:
-            torch.set_num_threads(threads)  # this thread's share of the cores
-        return _train_group(cfg, *job, train_set, val_set, weight, device, progress, concurrent)
-
-    if plan != "threads":
-        return {seed: r for job in jobs for seed, r in fit(job).items()}
-    cores = torch.get_num_threads()
-    share = max(1, cores // len(jobs))
-    try:
-        with ThreadPoolExecutor(len(jobs)) as pool:
-            done = list(pool.map(lambda job: fit(job, share, len(jobs)), jobs))
-    finally:
-        torch.set_num_threads(cores)
-    return {seed: r for result in done for seed, r in result.items()}
+    if plan == "threads":
+        done = devices.split_cores(lambda job: _train_group(
+            cfg, *job, train_set, val_set, weight, device, progress, concurrent=len(jobs)), jobs)
+    else:
+        done = [_train_group(cfg, *job, train_set, val_set, weight, device, progress)
+                for job in jobs]
+    return {seed: result for results in done for seed, result in results.items()}
 
 
 def _train_group(cfg: StrategyConfig, seeds: list[int], members: list[torch.nn.Module],
