@@ -3,7 +3,7 @@
     uv run python benchmarks/prepare_speed.py [--samples 19998] [--cache-type hardlink,symlink]
 
 Renders a synthetic data set in the course layout (64x64, half cubes, half spheres) into a
-temporary folder; then, prepared at 64x64 and at 32x32, times
+temporary folder; then, prepared at 64x64 and at the default size (24x24), times
 (a) `fusion.dataset.prepare` alone, split into its decode, convert and write steps;
 (b) `dvc repro -s prepare` in a temporary git + DVC repo holding a copy of the project and the
     data: a first run (DVC hashes the input files), a forced re-run (`-f`, DVC's state warm)
@@ -158,7 +158,7 @@ def main() -> None:
     parser.add_argument("--cache-type", help="DVC's cache.type (default: from .dvc/config)")
     args = parser.parse_args()
     # Imported here, not at the top: the DVC process of (b) runs this file too.
-    from fusion.params import Counts, SyntheticParams
+    from fusion.params import Counts, DataParams, SyntheticParams
     from fusion.synthetic import generate
 
     half = args.samples // 2
@@ -170,7 +170,7 @@ def main() -> None:
         print(f"generated {args.samples} samples at 64x64 ({generated['samples_per_s']:.0f} "
               f"samples/s); DVC cache.type {args.cache_type or 'from .dvc/config'}; "
               f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-        for size in (64, 32):
+        for size in (64, DataParams().image_size):  # the course's size and the default
             repo = Path(tmp) / f"repo{size}"
             repo.mkdir()
             columns = {"function": stage_function(raw, Path(tmp) / "out", size),
