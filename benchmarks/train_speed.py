@@ -17,6 +17,7 @@ count the samples of all k seeds, after one untimed warm-up run each.
 
 import argparse
 import dataclasses
+import functools
 import tempfile
 import time
 from pathlib import Path
@@ -110,7 +111,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--feature-dim", type=int, default=128)
-    parser.add_argument("--seeds", type=int, default=3, help="k of (d) and (e)")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds trained under each plan")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     device = devices.resolve(args.device, key="--device")
@@ -139,6 +140,7 @@ def main() -> None:
                             shuffle=True, num_workers=2, generator=generator[0],
                             persistent_workers=True, pin_memory=device.type == "cuda")
         stack, optimizer = build()
+
         def notebook_epoch():  # one member: batches get a leading dim of 1
             batches = ((r[None], x[None], y[None]) for r, x, y in loader)
             train_epoch(stack, optimizer, batches, device)
@@ -154,12 +156,8 @@ def main() -> None:
         plans = {}
         for plan in ("sequence", "threads", "stack") if device.type == "cpu" else (
                 "sequence", "stack"):
-            train(cfg, data, splits, stats, progress=False, plan=plan)  # warm-up
-            sync(device)
-            start = time.perf_counter()
-            train(cfg, data, splits, stats, progress=False, plan=plan)
-            sync(device)
-            plans[plan] = k * n * cfg.train.epochs / (time.perf_counter() - start)
+            run = functools.partial(train, cfg, data, splits, stats, progress=False, plan=plan)
+            plans[plan] = timed(run, k * n * cfg.train.epochs, device)
 
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else (
         f"CPU, {torch.get_num_threads()} threads")

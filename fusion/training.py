@@ -169,6 +169,10 @@ def train(
     """
     t = cfg.train
     device = devices.resolve(t.device, key="train.device")
+    seeds = list(t.seeds if seeds is None else seeds)
+    plan = plan or seed_plan(device, len(seeds))
+    if plan not in ("stack", "threads", "sequence"):
+        raise ValueError(f"plan: expected 'stack', 'threads' or 'sequence', got {plan!r}")
     normalizer = Normalizer(stats, device)
     train_set = split_inputs(data, splits["train"], normalizer, device)
     val_set = split_inputs(data, splits["val"], normalizer, device)
@@ -178,10 +182,6 @@ def train(
     if t.class_weights:  # inverse class frequency, mean weight 1 over the train split
         counts = torch.bincount(train_set.labels, minlength=len(data.classes)).float()
         weight = counts.sum() / (len(counts) * counts.clamp_min(1))
-    seeds = list(t.seeds if seeds is None else seeds)
-    plan = plan or seed_plan(device, len(seeds))
-    if plan not in ("stack", "threads", "sequence"):
-        raise ValueError(f"plan: expected 'stack', 'threads' or 'sequence', got {plan!r}")
     members = []  # built here, in order: initialisation draws from the global RNG
     for seed in seeds:
         torch.manual_seed(seed)
