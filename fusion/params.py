@@ -8,6 +8,7 @@ This module imports no torch, so numpy-only stages start fast.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import types
 import typing
@@ -31,21 +32,78 @@ class Counts:
 
 @dataclass(frozen=True)
 class SyntheticParams:
+    """The renderer's settings. The defaults are the `failures` scenario (see SCENARIOS)."""
+
+    scenario: str = "failures"  # the preset (a key of SCENARIOS) that the keys given override
     seed: int = 0
-    image_size: int = 64  # H = W of the rendered images
+    image_size: int = 64  # H = W of both images
     fov_deg: float = 32.0  # angular extent of both axes of the range image
     counts: Counts = field(default_factory=Counts)
+    # The scene: one object per sample
     centre_offset: float = 0.2  # object centres within this fraction of the half field of view
     distance: tuple[float, float] = (8.0, 10.0)  # metres, sensor to object centre
-    size: tuple[float, float] = (2.5, 3.5)  # metres: sphere diameter; cubes of equal mean area
+    size: tuple[float, float] = (2.5, 3.5)  # metres: the sphere diameter
+    cube_edge: float = math.sqrt(math.pi / 6)  # cube edge per unit size (a sphere's mean area)
+    light: str = "hemisphere"  # hemisphere: random, on the sensor's side | fixed: light_direction
+    light_direction: tuple[float, float, float] = (-1.0, 0.0, 1.0)  # light: fixed; towards the
+    # light in the sensor frame (x right, y forward, z up): by default from the upper left
+    camera_failure: float = 0.1  # fraction of frames shot in the dark (RGB uninformative)
+    lidar_failure: float = 0.1  # fraction of scans of a low-reflectivity object (few returns)
+    # The LiDAR: a range image, one azimuth per row and one zenith per column
     max_range: float = 50.0  # metres; "no return" is written as this depth
     depth_noise: float = 0.005  # std of range noise per metre of range
     dropout: float = 0.02  # fraction of returns dropped at random
+    # The camera: lidar (the range image's rays, pixel-aligned) | pinhole (an ordinary picture)
+    camera: str = "lidar"
+    camera_hfov_deg: float = 32.0  # pinhole: horizontal field of view
+    camera_vfov_deg: float = 32.0  # pinhole: vertical field of view
+    camera_azimuth_deg: float = 0.0  # pinhole: the optical axis, in the LiDAR's angles
+    camera_zenith_deg: float = 0.0
+    camera_supersampling: int = 1  # k x k rays averaged per camera pixel (antialiased edges)
+    shading: str = "lambertian"  # lambertian | flat: every lit pixel gets the object's colour
+    colour_model: str = "channels"  # channels: each uniform in `colour` | hue: saturated colours
+    colour: tuple[float, float] = (0.25, 1.0)  # albedo range: per channel, or a hue's brightness
     rgb_noise: float = 0.02  # std of additive RGB noise, fraction of full scale
     exposure: tuple[float, float] = (0.6, 1.4)
     ambient: tuple[float, float] = (0.05, 0.3)
-    camera_failure: float = 0.1  # fraction of frames shot in the dark (RGB uninformative)
-    lidar_failure: float = 0.1  # fraction of scans of a low-reflectivity object (few returns)
+
+
+# Named presets of `synthetic` (README, "The synthetic renderer"): a scenario's values, which the
+# keys set in params.yaml override. Each lists the keys it changes from the defaults above.
+SCENARIOS: dict[str, dict] = {
+    # Sensor-failure benchmark: large centred objects on pixel-aligned grids, and 10% of frames
+    # that lose the camera and 10% the LiDAR, so that neither modality alone is enough.
+    "failures": {},
+    # The course's real data set, calibrated to its published figures (README: published vs
+    # generated): small objects 22-28 m away, off-centre, one fixed light from the upper left and
+    # a little behind (only the lit part shows: crescents), one flat saturated colour each, on a
+    # camera grid that is not the LiDAR's (the range image is the picture transposed, mirrored
+    # and zoomed ~1.6x); no injected failures or noise beyond a faint camera noise.
+    "course": {
+        "centre_offset": 0.9,
+        "distance": [23.5, 29.5],
+        "size": [3.2, 3.2],
+        "cube_edge": 1.0,
+        "light": "fixed",
+        "light_direction": [-1.0, 0.05, 1.0],
+        "camera_failure": 0.0,
+        "lidar_failure": 0.0,
+        "depth_noise": 0.0,
+        "dropout": 0.0,
+        "camera": "pinhole",
+        "camera_hfov_deg": 45.6,
+        "camera_vfov_deg": 54.8,
+        "camera_azimuth_deg": -0.25,
+        "camera_zenith_deg": -0.25,
+        "camera_supersampling": 2,
+        "shading": "flat",
+        "colour_model": "hue",
+        "colour": [0.9, 1.0],
+        "rgb_noise": 0.0015,
+        "exposure": [1.0, 1.0],
+        "ambient": [0.0, 0.0],
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -168,9 +226,10 @@ def from_dict(raw: dict, source: str = "params") -> Params:
     hints = typing.get_type_hints(Params)
     built = {}
     for name in sections:
-        if name == "strategies":
+        if name in ("synthetic", "strategies"):
             continue
         built[name] = _build(hints[name], raw.get(name, {}), name)
+    built["synthetic"] = synthetic_params(raw.get("synthetic"))
     built["strategies"] = _strategies(raw.get("strategies"))
     params = Params(**built)
     _check_ranges(params)
@@ -217,7 +276,7 @@ def _coerce(hint, value, key: str):
         if args[-1] is not Ellipsis and len(value) != len(args):
             raise ParamsError(f"{key}: expected a list of {len(args)} numbers, got {value!r}")
         items = tuple(_coerce(args[0], v, f"{key}[{i}]") for i, v in enumerate(value))
-        if args[-1] is not Ellipsis and items[0] > items[1]:
+        if len(args) == 2 and args[1] is not Ellipsis and items[0] > items[1]:  # [low, high]
             raise ParamsError(f"{key}: expected [low, high] with low <= high, got {value!r}")
         return items
     if hint is bool:
@@ -306,8 +365,23 @@ def _check_train(t: TrainParams, key: str) -> None:
     )
 
 
-def _check_ranges(p: Params) -> None:
-    s = p.synthetic
+def synthetic_params(value) -> SyntheticParams:
+    """`synthetic` from a mapping: its scenario's preset, overridden by the keys given; checked."""
+    value = {} if value is None else value
+    if not isinstance(value, dict):
+        raise ParamsError(f"synthetic: expected a mapping, got {type(value).__name__}")
+    name = value.get("scenario", SyntheticParams.scenario)
+    _require(isinstance(name, str) and name in SCENARIOS, "synthetic.scenario",
+             f"one of {sorted(SCENARIOS)}", name)
+    params = _build(SyntheticParams, {**SCENARIOS[name], **value}, "synthetic")
+    check_synthetic(params)
+    return params
+
+
+def check_synthetic(s: SyntheticParams) -> None:
+    """Raise ParamsError naming the first out-of-range `synthetic` key."""
+    _require(s.scenario in SCENARIOS, "synthetic.scenario", f"one of {sorted(SCENARIOS)}",
+             s.scenario)
     _require(s.seed >= 0, "synthetic.seed", "an integer >= 0", s.seed)
     _require(s.image_size >= 8, "synthetic.image_size", "an integer >= 8", s.image_size)
     _require(0 < s.fov_deg < 180, "synthetic.fov_deg", "degrees in (0, 180)", s.fov_deg)
@@ -320,21 +394,47 @@ def _check_ranges(p: Params) -> None:
              s.centre_offset)
     _require(s.distance[0] > 0, "synthetic.distance", "positive metres", s.distance)
     _require(s.size[0] > 0, "synthetic.size", "positive metres", s.size)
+    _require(s.cube_edge > 0, "synthetic.cube_edge", "a number > 0", s.cube_edge)
+    reach = s.size[1] * max(0.5, s.cube_edge * math.sqrt(3) / 2)  # largest radius/half-diagonal
+    _require(s.distance[0] > reach, "synthetic.distance",
+             f"the nearest centre beyond the largest object's reach ({reach:.3f} m for size "
+             f"{s.size[1]} m), so that the sensor stays outside", s.distance)
     _require(s.distance[1] + s.size[1] < s.max_range, "synthetic.max_range",
              "a range beyond the farthest object", s.max_range)
-    _require(s.depth_noise >= 0, "synthetic.depth_noise", "a number >= 0", s.depth_noise)
-    _require(0 <= s.dropout < 1, "synthetic.dropout", "a fraction in [0, 1)", s.dropout)
-    _require(s.rgb_noise >= 0, "synthetic.rgb_noise", "a number >= 0", s.rgb_noise)
-    _require(s.exposure[0] >= 0, "synthetic.exposure", "non-negative gains", s.exposure)
-    _require(0 <= s.ambient[0] and s.ambient[1] <= 1, "synthetic.ambient", "values in [0, 1]",
-             s.ambient)
+    _require(s.light in ("hemisphere", "fixed"), "synthetic.light", "hemisphere or fixed",
+             s.light)
+    _require(math.hypot(*s.light_direction) > 0, "synthetic.light_direction",
+             "a non-zero vector [x, y, z]", s.light_direction)
     for key in ("camera_failure", "lidar_failure"):
         v = getattr(s, key)
         _require(0 <= v <= 1, f"synthetic.{key}", "a fraction in [0, 1]", v)
     _require(s.camera_failure + s.lidar_failure <= 1, "synthetic.camera_failure",
              "camera_failure + lidar_failure <= 1 (the failures are disjoint)",
              (s.camera_failure, s.lidar_failure))
+    _require(s.depth_noise >= 0, "synthetic.depth_noise", "a number >= 0", s.depth_noise)
+    _require(0 <= s.dropout < 1, "synthetic.dropout", "a fraction in [0, 1)", s.dropout)
+    _require(s.camera in ("lidar", "pinhole"), "synthetic.camera", "lidar or pinhole", s.camera)
+    for axis in ("hfov", "vfov"):
+        fov = getattr(s, f"camera_{axis}_deg")
+        _require(0 < fov < 180, f"synthetic.camera_{axis}_deg", "degrees in (0, 180)", fov)
+    for angle in ("azimuth", "zenith"):
+        aim = getattr(s, f"camera_{angle}_deg")
+        _require(-90 < aim < 90, f"synthetic.camera_{angle}_deg", "degrees in (-90, 90)", aim)
+    _require(1 <= s.camera_supersampling <= 8, "synthetic.camera_supersampling",
+             "an integer in [1, 8]", s.camera_supersampling)
+    _require(s.shading in ("lambertian", "flat"), "synthetic.shading", "lambertian or flat",
+             s.shading)
+    _require(s.colour_model in ("channels", "hue"), "synthetic.colour_model", "channels or hue",
+             s.colour_model)
+    _require(0 <= s.colour[0] and s.colour[1] <= 1, "synthetic.colour", "values in [0, 1]",
+             s.colour)
+    _require(s.rgb_noise >= 0, "synthetic.rgb_noise", "a number >= 0", s.rgb_noise)
+    _require(s.exposure[0] >= 0, "synthetic.exposure", "non-negative gains", s.exposure)
+    _require(0 <= s.ambient[0] and s.ambient[1] <= 1, "synthetic.ambient", "values in [0, 1]",
+             s.ambient)
 
+
+def _check_ranges(p: Params) -> None:
     d = p.data
     _require(d.image_size >= 8, "data.image_size", "an integer >= 8", d.image_size)
     _require(d.max_range > 0, "data.max_range", "a number > 0", d.max_range)

@@ -9,9 +9,11 @@ OUT = Path("data/raw/synthetic")
 
 
 def main() -> None:
-    summary = generate(params.load().synthetic, OUT)
-    print(f"generated {summary['cubes']} cubes and {summary['spheres']} spheres in {OUT} "
-          f"({summary['seconds']} s, {summary['samples_per_s']} samples/s)")
+    synthetic = params.load().synthetic
+    summary = generate(synthetic, OUT)
+    print(f"generated {summary['cubes']} cubes and {summary['spheres']} spheres of scenario "
+          f"{synthetic.scenario} in {OUT} ({summary['seconds']} s, "
+          f"{summary['samples_per_s']} samples/s)")
 
 
 if __name__ == "__main__":
