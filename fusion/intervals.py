@@ -1,27 +1,42 @@
-"""Means with 95% intervals, pairwise differences and tiers of strategies from per-seed results.
+"""Means with intervals, pairwise differences and probabilities of improvement of strategies,
+from per-seed, per-sample results.
 
 Input: one long predictions table per strategy, a row per (seed, test sample), every strategy
 and seed on the same test samples in the same order. For a strategy with S seeds, v_s is the
-metric of seed s on the full test set; mean = mean_s v_s and std = their sample std (ddof 1,
-0 for one seed). The interval accounts for two sources of variation:
+metric of seed s on the full test set; mean = mean_s v_s and std = their sample std (ddof 1).
+An interval accounts for two sources of variation:
 
 - test set: B bootstrap resamples of the N samples, as multinomial counts W (B, N) drawn once
   and shared by every seed and strategy (comparisons are paired on samples); v_{s,b} is the
-  metric of seed s under the weights W_b.
+  metric of seed s under the weights W_b, and M_b = mean_s v_{s,b}.
 - seeds: a bootstrap over a few seeds badly understates their spread, so a Student-t term is
-  added instead, T_b ~ t(S - 1) iid (none for one seed).
+  added instead: the mean is distributed as D = M_b + std / sqrt(S) T, T ~ t(S - 1), b uniform.
 
-The strategy mean is distributed as D_b = mean_s v_{s,b} + std / sqrt(S) T_b; its interval is
-the (1 - confidence) / 2 and (1 + confidence) / 2 quantiles of D_b, clipped to the metric's
-bounds. A difference a - b on the same seeds is paired on them: D_b = mean_s (v^a_{s,b} -
-v^b_{s,b}) + sd_d / sqrt(S) T_b, sd_d the std of d_s = v^a_s - v^b_s. On different seeds the
-t term has scale sqrt(std_a^2 / S_a + std_b^2 / S_b) (none when 0) and Welch-Satterthwaite
-degrees of freedom.
-p_a_better = P(D_b favours a) (ties count half), whichever direction the metric improves in.
+The interval is the pair of (1 -+ confidence) / 2 quantiles of D, computed exactly: the CDF of D
+is mean_b F_t((x - M_b) / scale), solved for each quantile by Brent's method (no Monte-Carlo
+draws, so no endpoint noise), then clipped to the metric's bounds. For ECE, a non-linear
+statistic whose resamples sit above the estimate (resampling adds noise to every bin, and |.|
+turns noise into bias), the atoms are reflected about the estimate (the basic bootstrap
+interval), so the bias does not shift the interval.
+
+A difference a - b on the same seeds is paired on them: atoms mean_s (v^a_{s,b} - v^b_{s,b})
+and scale sd_d / sqrt(S), sd_d the std of d_s = v^a_s - v^b_s, df S - 1. On different seeds the
+scale is sqrt(std_a^2 / S_a + std_b^2 / S_b) with Welch-Satterthwaite degrees of freedom.
+
+A strategy with one seed has no seed std of its own: it borrows, per metric, the largest seed
+std among the strategies with two or more seeds (and that strategy's df), and is compared
+unpaired; it is flagged (`Bootstrap.flagged`) so that reports say so. Only when no strategy has
+two seeds do intervals cover test-set variation alone.
+
+The probability of improvement P(a better than b) (Bouthillier et al. 2021, as in rliable) is
+the share of seed pairs (s of a, t of b) where run s of a beats run t of b, ties counting
+half; its interval is the percentile interval over the shared test resamples with each
+strategy's seeds resampled with replacement. Unlike a one-sided bootstrap p-value it does not
+go to 0 or 1 as seeds grow: it estimates how often a fresh run of a beats a fresh run of b.
 
 Every metric of every seed and resample comes from one product of W with per-sample columns.
-W is drawn from `seed`; the t draws of each strategy (pair) from a generator seeded by `seed`
-and its index (indices), shared by its metrics: same inputs and seed, same outputs.
+W and the seed resamples are drawn from `seed` (the latter per strategy pair): same inputs and
+seed, same outputs.
 """
 
 from __future__ import annotations
@@ -32,14 +47,17 @@ from itertools import combinations
 
 import numpy as np
 import pandas as pd
+from scipy import optimize, special, stats
 
 
 @dataclass(frozen=True)
 class Metric:
-    """Direction of improvement and the range intervals are clipped to."""
+    """Direction of improvement, the range intervals are clipped to, and whether the basic
+    (reflected) bootstrap interval is used because resampling biases the statistic."""
 
     higher_is_better: bool = True
     bounds: tuple[float, float] = (0.0, 1.0)
+    reflect: bool = False
 
 
 METRICS: dict[str, Metric] = {
@@ -47,7 +65,7 @@ METRICS: dict[str, Metric] = {
     "test_balanced_accuracy": Metric(),
     "test_f1": Metric(),
     "test_loss": Metric(higher_is_better=False, bounds=(0.0, np.inf)),
-    "test_ece": Metric(higher_is_better=False),
+    "test_ece": Metric(higher_is_better=False, reflect=True),
     "robustness_rgb": Metric(),
     "robustness_lidar": Metric(),
     "accuracy_rgb_missing": Metric(),
@@ -62,6 +80,8 @@ MEANS = {  # metric -> column whose weighted mean it is
     "accuracy_lidar_missing": "correct_lidar_missing",
 }
 COLUMNS = ["seed", "row", "actual", "predicted", "confidence", *MEANS.values()]
+PAIRWISE = ["a", "b", "metric", "difference", "ci_low", "ci_high", "p_a_better",
+            "p_a_better_ci_low", "p_a_better_ci_high"]
 
 
 def _metrics(runs: Sequence[Mapping], classes: np.ndarray, w: np.ndarray, bins: int) -> dict:
@@ -120,10 +140,34 @@ def _same_samples(x: Mapping, y: Mapping) -> bool:
     return all(np.array_equal(x[c], y[c]) for c in ("row", "actual"))
 
 
-def _quantiles(dist: np.ndarray, confidence: float) -> np.ndarray:
+def quantiles(atoms: np.ndarray, scale: float, df: float, probs: Sequence[float]) -> np.ndarray:
+    """Exact quantiles of D = A + scale T, A uniform on `atoms` (B,), T ~ t(df) independent.
+
+    With no t term (df 0, or a scale lost in the atoms' rounding: seeds that agree up to float
+    noise) they are the atoms' own (linearly interpolated) quantiles."""
+    probs = np.asarray(probs, float)
+    if ((probs <= 0) | (probs >= 1)).any():
+        raise ValueError(f"quantiles: expected probabilities in (0, 1), got {probs.tolist()}")
+    if not df or scale <= 1e-12 * max(1.0, np.abs(atoms).max()):
+        return np.quantile(atoms, probs)
+    values, counts = np.unique(atoms, return_counts=True)  # accuracy-like atoms repeat
+    share = counts / counts.sum()
+    q = special.stdtrit(df, probs)  # quantiles of t(df)
+    if len(values) == 1:
+        return values[0] + scale * q
+    out = []
+    for p, t_p in zip(probs, q, strict=True):  # between the smallest and largest atom's own
+        margin = 0.01 * scale * (1 + abs(t_p))  # keeps the bracket's signs under rounding
+        low, high = values[[0, -1]] + scale * t_p + [-margin, margin]
+        out.append(optimize.brentq(lambda x, p=p: share @ special.stdtr(df, (x - values) / scale)
+                                   - p, low, high, xtol=1e-10 * scale))
+    return np.array(out)
+
+
+def _bounds(confidence: float) -> tuple[float, float]:
     if not 0 < confidence < 1:
         raise ValueError(f"confidence: expected a level in (0, 1), got {confidence}")
-    return np.quantile(dist, [(1 - confidence) / 2, (1 + confidence) / 2], axis=-1)
+    return (1 - confidence) / 2, (1 + confidence) / 2
 
 
 def _std(v: np.ndarray) -> float:
@@ -138,62 +182,112 @@ class Bootstrap:
     seeds: dict[str, list[int]]
     values: dict[str, dict[str, np.ndarray]]  # strategy -> metric -> (S,)
     resampled: dict[str, dict[str, np.ndarray]]  # strategy -> metric -> (B, S)
+    correct: dict[str, np.ndarray]  # strategy -> (S, N) bool, for tests across seeds
     seed: int = 0
 
-    def _t(self, df: float, *key: int) -> np.ndarray:
-        """(B,) t(df) draws, zeros for df 0; one generator per key: results do not depend on
-        the order of calls."""
-        b = len(self.resampled[self.strategies[0]]["test_accuracy"])
-        if df <= 0:
-            return np.zeros(b)
-        return np.random.default_rng([self.seed, *key]).standard_t(df, b)
+    @property
+    def flagged(self) -> list[str]:
+        """Strategies with fewer than two seeds: their seed variation is not measured."""
+        return [n for n in self.strategies if len(self.seeds[n]) < 2]
 
-    def summary(self, confidence: float = 0.95) -> dict[str, dict]:
+    def _seed_term(self, name: str, metric: str) -> tuple[float, float]:
+        """(variance of the seed mean, df) of one strategy; a one-seed strategy borrows the
+        largest seed std among the others (0 if none has two seeds)."""
+        n = len(self.seeds[name])
+        if n > 1:
+            return _std(self.values[name][metric]) ** 2 / n, n - 1
+        others = [(_std(self.values[k][metric]), len(self.seeds[k]) - 1)
+                  for k in self.strategies if len(self.seeds[k]) > 1]
+        std, df = max(others, default=(0.0, 0))
+        return std**2, df
+
+    def _interval(self, metric: str, estimate: float, atoms: np.ndarray, scale: float,
+                  df: float, confidence: float, difference: bool = False) -> tuple[float, float]:
+        """Clipped to the metric's bounds, or for a difference to +-(their span)."""
+        if METRICS[metric].reflect:  # basic bootstrap interval: atoms reflected about the estimate
+            atoms = 2 * estimate - atoms
+        low, high = quantiles(atoms, scale, df, _bounds(confidence))
+        lo, hi = METRICS[metric].bounds
+        return tuple(np.clip([low, high], *((lo - hi, hi - lo) if difference else (lo, hi))))
+
+    def summary(self, confidence: float = 0.95,
+                metrics: Sequence[str] | None = None) -> dict[str, dict]:
         """{strategy: {"seeds", metric (the mean), metric_ci_low, metric_ci_high, metric_std}}."""
-        bounds = np.array([spec.bounds for spec in METRICS.values()]).T  # (2, M)
         out = {}
-        for i, name in enumerate(self.strategies):
-            n = len(self.seeds[name])
-            v = np.stack([self.values[name][m] for m in METRICS])  # (M, S)
-            std = np.array([_std(x) for x in v])  # (M,)
-            means = np.stack([self.resampled[name][m].mean(1) for m in METRICS])  # (M, B)
-            dist = means + std[:, None] / np.sqrt(n) * self._t(n - 1, 0, i)  # (M, B)
-            low, high = np.clip(_quantiles(dist, confidence), *bounds).tolist()  # (M,) each
+        for name in self.strategies:
             row: dict = {"seeds": list(self.seeds[name])}
-            for k, m in enumerate(METRICS):
-                row[m], row[f"{m}_std"] = float(v[k].mean()), float(std[k])
-                row[f"{m}_ci_low"], row[f"{m}_ci_high"] = low[k], high[k]
+            for m in self._check(metrics):
+                v = self.values[name][m]
+                var, df = self._seed_term(name, m)
+                low, high = self._interval(m, v.mean(), self.resampled[name][m].mean(1),
+                                           np.sqrt(var), df, confidence)
+                row |= {m: float(v.mean()), f"{m}_std": _std(v),
+                        f"{m}_ci_low": float(low), f"{m}_ci_high": float(high)}
             out[name] = row
         return out
 
-    def pairwise(
-        self, metrics: Sequence[str] | None = None, confidence: float = 0.95
-    ) -> pd.DataFrame:
-        """Difference a - b of every pair of strategies (a first in strategy order), its
-        interval and the probability that a is better."""
+    def difference(self, a: str, b: str, metric: str,
+                   confidence: float = 0.95) -> tuple[float, float, float]:
+        """(mean difference a - b, ci_low, ci_high) of `metric`."""
+        va, vb = self.values[a][metric], self.values[b][metric]
+        atoms = self.resampled[a][metric].mean(1) - self.resampled[b][metric].mean(1)  # (B,)
+        if self.seeds[a] == self.seeds[b] and len(va) > 1:  # paired on seeds
+            scale, df = _std(va - vb) / np.sqrt(len(va)), len(va) - 1
+        else:  # Welch on each mean's seed variance
+            parts = [self._seed_term(a, metric), self._seed_term(b, metric)]
+            scale = np.sqrt(sum(var for var, _ in parts))
+            df = scale**4 / sum(var**2 / df for var, df in parts if var > 0) if scale else 0
+        d = float(va.mean() - vb.mean())
+        low, high = self._interval(metric, d, atoms, scale, df, confidence, difference=True)
+        return d, float(low), float(high)
+
+    def improvement(self, a: str, b: str, metric: str,
+                    confidence: float = 0.95) -> tuple[float, float, float]:
+        """(P(a better than b) over seed pairs, ci_low, ci_high)."""
+        sign = 1 if METRICS[metric].higher_is_better else -1
+
+        def share(va: np.ndarray, vb: np.ndarray) -> np.ndarray:  # (..., Sa), (..., Sb)
+            gap = sign * (va[..., :, None] - vb[..., None, :])
+            return (gap > 0).mean((-2, -1)) + 0.5 * (gap == 0).mean((-2, -1))
+
+        ra, rb = self.resampled[a][metric], self.resampled[b][metric]  # (B, S)
+        i, j = self.strategies.index(a), self.strategies.index(b)
+        rng = np.random.default_rng([self.seed, 2, i, j])
+        pick_a = rng.integers(0, ra.shape[1], ra.shape)  # seeds resampled with replacement
+        pick_b = rng.integers(0, rb.shape[1], rb.shape)
+        dist = share(np.take_along_axis(ra, pick_a, 1), np.take_along_axis(rb, pick_b, 1))
+        low, high = np.quantile(dist, _bounds(confidence))
+        return float(share(self.values[a][metric], self.values[b][metric])), low, high
+
+    def pairwise(self, metrics: Sequence[str] | None = None,
+                 confidence: float = 0.95) -> pd.DataFrame:
+        """Every pair of strategies (a first in strategy order) and metric: the difference
+        a - b with its interval (not adjusted for multiplicity) and P(a better than b) with its
+        interval."""
+        rows = [(a, b, m, *self.difference(a, b, m, confidence),
+                 *self.improvement(a, b, m, confidence))
+                for a, b in combinations(self.strategies, 2) for m in self._check(metrics)]
+        return pd.DataFrame(rows, columns=PAIRWISE).astype({c: float for c in PAIRWISE[3:]})
+
+    def homogeneity(self, name: str) -> float:
+        """p-value of Cochran's Q test that every seed of `name` has the same accuracy, paired
+        on the test samples (1.0 for one seed, or when all seeds agree on every sample)."""
+        x = self.correct[name].astype(float)  # (S, N)
+        k = len(x)
+        per_sample = x.sum(0)  # (N,)
+        denominator = k * per_sample.sum() - (per_sample**2).sum()
+        if k < 2 or denominator == 0:
+            return 1.0
+        q = (k - 1) * (k * (x.sum(1) ** 2).sum() - per_sample.sum() ** 2) / denominator
+        return float(stats.chi2.sf(q, k - 1))
+
+    @staticmethod
+    def _check(metrics: Sequence[str] | None) -> list[str]:
         metrics = list(METRICS) if metrics is None else list(metrics)
         unknown = [m for m in metrics if m not in METRICS]
         if unknown:
             raise ValueError(f"unknown metrics {unknown}, expected some of {list(METRICS)}")
-        rows = []
-        for (i, a), (j, b) in combinations(enumerate(self.strategies), 2):
-            na, nb = len(self.seeds[a]), len(self.seeds[b])
-            for metric in metrics:
-                va, vb = self.values[a][metric], self.values[b][metric]
-                if self.seeds[a] == self.seeds[b]:  # paired on seeds
-                    scale, df = _std(va - vb) / np.sqrt(na), na - 1
-                else:  # Welch: each mean's variance, 0 for one seed
-                    parts = [(_std(v) ** 2 / n, n) for v, n in ((va, na), (vb, nb))]
-                    scale = np.sqrt(sum(p for p, _ in parts))
-                    df = (scale**4 / sum(p**2 / (n - 1) for p, n in parts if p > 0)) if scale else 0
-                ra, rb = self.resampled[a][metric], self.resampled[b][metric]  # (B, S)
-                dist = ra.mean(1) - rb.mean(1) + scale * self._t(df, 1, i, j)  # (B,)
-                low, high = _quantiles(dist, confidence)
-                better = dist if METRICS[metric].higher_is_better else -dist
-                p = np.mean(better > 0) + 0.5 * np.mean(better == 0)
-                rows.append((a, b, metric, va.mean() - vb.mean(), low, high, p))
-        columns = ["a", "b", "metric", "difference", "ci_low", "ci_high", "p_a_better"]
-        return pd.DataFrame(rows, columns=columns).astype({c: float for c in columns[3:]})
+        return metrics
 
 
 def bootstrap(
@@ -223,29 +317,6 @@ def bootstrap(
     values = {k: {m: v[0, owner == k] for m, v in out.items()} for k in runs}  # (S,)
     resampled = {k: {m: v[1:, owner == k] for m, v in out.items()} for k in runs}  # (B, S)
     seeds = {name: list(by_seed) for name, by_seed in runs.items()}
-    return Bootstrap(list(tables), seeds, values, resampled, seed)
-
-
-def tiers(
-    summary_means: Mapping[str, float],
-    pairwise: pd.DataFrame,
-    metric: str,
-    higher_is_better: bool,
-) -> dict[str, int]:
-    """Tier of each strategy, 1 the best: best first by mean, a strategy joins the current tier
-    when its difference interval with the tier's leader (best member) covers 0, else it leads
-    the next tier."""
-    table = pairwise[pairwise["metric"] == metric]
-    interval = {(a, b): (lo, hi) for a, b, lo, hi in table[["a", "b", "ci_low", "ci_high"]].values}
-    ranked = sorted(summary_means, key=summary_means.get, reverse=higher_is_better)
-    out, tier, leader = {}, 1, ranked[0] if ranked else None
-    for name in ranked:
-        if name != leader:
-            # a - b flipped to b - a is (-hi, -lo): it covers 0 exactly when (lo, hi) does
-            pair = interval.get((leader, name), interval.get((name, leader)))
-            if pair is None:
-                raise ValueError(f"no {metric} interval for {leader} vs {name}")
-            if not pair[0] <= 0 <= pair[1]:
-                tier, leader = tier + 1, name
-        out[name] = tier
-    return out
+    correct = {name: np.stack([np.asarray(r["correct"], bool) for r in by_seed.values()])
+               for name, by_seed in runs.items()}
+    return Bootstrap(list(tables), seeds, values, resampled, correct, seed)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fusion import figures, intervals, params, report
+from fusion import claims, figures, intervals, params, report
 from fusion.io import atomic_path, read_csv, read_json, write_json, write_text
 from fusion.prepared import load_prepared
 
@@ -57,20 +57,24 @@ def main() -> None:
                                p.evaluate.ece_bins)
     summary = report.summarize(boot.summary(), train, evaluated)
     pairwise = boot.pairwise()
-    tiers = {m: intervals.tiers({n: summary[n][m] for n in names}, pairwise, m,
-                                intervals.METRICS[m].higher_is_better) for m in report.TIERED}
-    table = report.comparison_table(summary, tiers)
     baselines = [n for n in names if p.strategy(n).fusion in report.UNIMODAL]
+    found = claims.compare(boot, baselines)
+    table = report.comparison_table(summary, found.groups)
     accuracy = {n: {s: m["test_accuracy"] for s, m in evaluated[n]["seeds"].items()}
                 for n in names}
-    lines = report.findings(summary, pairwise, baselines, accuracy)
+    homogeneity = {n: boot.homogeneity(n) for n in names}
+    lines = report.findings(summary, found, baselines, homogeneity, accuracy)
+    shares = predictions[names[0]].groupby("actual").size()
+    balanced = shares.max() - shares.min() <= 0.01 * shares.sum()
 
     write_json("metrics/summary.json", summary)
     write_json("metrics/accuracy.json", {n: round(summary[n]["test_accuracy"], 4) for n in names})
-    for path, frame in (("plots/comparison.csv", table), (FIGURES / "pairwise.csv", pairwise)):
+    outputs = (("plots/comparison.csv", table), (FIGURES / "pairwise.csv", pairwise),
+               (FIGURES / "claims.csv", found.rows))
+    for path, frame in outputs:
         with atomic_path(path) as tmp:
             frame.to_csv(tmp, index=False, float_format="%.6g")
-    markdown = report.to_markdown(table) + "\n" + "\n".join(f"- {line}" for line in lines) + "\n"
+    markdown = report.to_markdown(table, found, balanced) + "\n" + "\n".join(f"- {line}" for line in lines) + "\n"
     write_text("plots/comparison.md", markdown)
     figures.plot_intervals({n: summary[n] for n in table["strategy"]}, FIGURES / "intervals.png")
     figures.plot_pairwise(pairwise, list(table["strategy"]), FIGURES / "pairwise.png")

@@ -48,7 +48,9 @@ def test_every_seed_is_trained_evaluated_and_summarised_with_an_interval(built):
         assert list(rows.index) == [0, 1] and rows[0] == rows[1]  # same test samples
     pairwise = pd.read_csv(repo / "plots/comparison/pairwise.csv")
     assert list(pairwise.columns) == ["a", "b", "metric", "difference", "ci_low", "ci_high",
-                                      "p_a_better"]
+                                      "p_a_better", "p_a_better_ci_low", "p_a_better_ci_high"]
+    claims = pd.read_csv(repo / "plots/comparison/claims.csv")
+    assert {"kind", "metric", "a", "b", "ci_low", "ci_high", "clear"} <= set(claims.columns)
     assert {"test_accuracy", "robustness_rgb", "robustness_lidar", "test_ece"} <= set(
         pairwise["metric"])
 

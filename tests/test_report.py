@@ -1,14 +1,13 @@
-"""The comparison table, its finding sentences and the figures."""
+"""The comparison table and its finding sentences (the figures: tests/test_figures.py)."""
 
-import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
 
-from fusion import figures, report
+from fusion import report
+from fusion.claims import COLUMNS, Claims
 from fusion.intervals import METRICS
 
-NAMES = ["late", "early", "rgb_only"]  # deliberately not sorted: figures keep this order
+NAMES = ["late", "early", "rgb_only"]
 
 
 def strategy(accuracy, low, high, std=0.01, seeds=(0, 1, 2)):
@@ -47,8 +46,6 @@ def pairwise():
     return pd.DataFrame(rows)
 
 
-TIERS = {m: {"late": 1, "early": 1, "rgb_only": 2} for m in report.TIERED}
-
 
 def test_summary_adds_cost_and_train_medians(summary):
     assert summary["late"]["seconds_per_epoch"] == 2.0  # median of 1, 2, 3
@@ -56,112 +53,90 @@ def test_summary_adds_cost_and_train_medians(summary):
     assert summary["early"]["test_accuracy_ci_low"] == 0.97
 
 
-def test_table_sorts_by_tier_then_mean_and_formats_intervals(summary):
-    tiers = {m: {"late": 2, "early": 1, "rgb_only": 3} for m in report.TIERED}
-    table = report.comparison_table(summary, tiers)
-    assert table["strategy"].tolist() == ["early", "late", "rgb_only"]  # tier before mean
-    lines = report.to_markdown(table).splitlines()
-    assert lines[0].startswith("| Strategy | Tier (acc.) | Test accuracy % |")
-    assert lines[2].startswith("| early | 1 | 98.5 [97.0, 100.0] |")
+def claims_of(rows, best=None, groups=None, alpha=0.05):
+    """Claims from rows (kind, metric, a, b, difference, low, high); clear = excludes 0."""
+    table = pd.DataFrame([(*r, not r[5] <= 0 <= r[6]) for r in rows], columns=COLUMNS)
+    return Claims(alpha, table, best or {}, groups or {})
+
+
+def test_table_sorts_by_group_then_mean_and_formats_intervals(summary):
+    groups = {"test_accuracy": {"late": 2, "early": 1, "rgb_only": 2},
+              "robustness_rgb": {"late": 1, "early": 1}, "robustness_lidar": {}}
+    table = report.comparison_table(summary, groups)
+    assert table["strategy"].tolist() == ["early", "late", "rgb_only"]  # group before mean
+    assert pd.isna(table.loc[2, "tier_robustness_rgb"])  # a baseline is not ranked there
+    one = claims_of([("best", "test_accuracy", "a", "b", 0, 0, 0)])
+    markdown = report.to_markdown(table, one, balanced=True)
+    lines = markdown.splitlines()
+    assert lines[0].startswith("| Strategy | Seeds | Group (acc.) | Test accuracy % |")
+    assert "Balanced" not in lines[0]  # it repeats accuracy on a balanced test set
+    assert lines[2].startswith("| early | 3 | 1 | 98.5 [97.0, 100.0] |")
     assert " 1,234,567 | 12.3M | 0.50 | 2.00 |" in lines[2]
+    assert "| 2 | 90.0 [88.0, 92.0] |" in lines[4] and "| – | – |" in lines[4]
     assert len({line.count("|") for line in lines[:5]}) == 1  # every row has every cell
+    assert "over the 1 comparisons" in markdown
+    imbalanced = report.to_markdown(table, claims_of([]), balanced=False).splitlines()
+    assert "| Balanced acc. % |" in imbalanced[0]
 
 
-def test_findings_claim_only_what_the_intervals_support(summary, pairwise):
-    accuracy = {n: {"0": 0.9, "1": 0.95, "2": 1.0} for n in NAMES}
-    lines = report.findings(summary, pairwise, ["rgb_only"], accuracy)
-    text = " ".join(lines)
-    assert "Tied for the best test accuracy (2 strategies" in text
+def test_a_one_seed_strategy_is_flagged_in_the_table_and_the_findings(summary):
+    summary["late"]["seeds"] = [0]
+    table = report.comparison_table(summary, {})
+    assert "| late | 1* | – |" in report.to_markdown(table, claims_of([]), balanced=True)
+    lines = report.findings(summary, claims_of([]), ["rgb_only"], {}, {})
+    assert lines[0].startswith("Fewer than 2 seeds, so not ranked: late")
+
+
+def test_findings_word_groups_against_the_best(summary):
+    rows = [("best", m, "late", "early", 0.005, -0.01, 0.02) for m in report.TIERED]
+    rows += [("best", "test_accuracy", "late", "rgb_only", 0.09, 0.07, 0.11)]
+    rows += [("baseline", "test_accuracy", "early", "rgb_only", 0.085, 0.06, 0.11)]
+    groups = {"test_accuracy": {"late": 1, "early": 1, "rgb_only": 2}}
+    groups |= {m: {"late": 1, "early": 1} for m in ("robustness_rgb", "robustness_lidar")}
+    found = claims_of(rows, dict.fromkeys(report.TIERED, "late"), groups)
+    text = " ".join(report.findings(summary, found, ["rgb_only"], {}, {}))
+    assert "Not distinguishable from the best test accuracy (2 strategies; the best by mean is " \
+        "late): late 99.0%, early 98.5%" in text
+    assert "(the largest, early: +0.5 points [-1.0, +2.0])" in text
+    assert "Below the best test accuracy: rgb_only." in text
     assert "robustness to camera noise among the fusion strategies (2 strategies" in text
-    assert "late 99.0%, early 98.5%" in text
     assert "smallest margin, early over rgb_only, is +8.5 points [+6.0, +11.0]" in text
-    assert "Least stable across seeds" in text and "seed 0: 90.0%" in text
-    assert "One seed" not in text
+    assert "tied" not in text.lower()
+    assert "each of the 5 comparisons has a simultaneous interval (99.00%, Bonferroni)" in text
 
 
-def test_findings_say_when_a_baseline_is_not_clearly_beaten(summary, pairwise):
-    pairwise.loc[2, ["ci_low", "ci_high"]] = (-0.01, 0.2)  # early vs rgb_only covers 0
-    lines = report.findings(summary, pairwise, ["rgb_only"], {"late": {"0": 0.99}})
-    assert any(line.startswith("Not every fusion strategy is clearly more accurate") and
-               "early vs rgb_only" in line and "late vs" not in line for line in lines)
+def test_findings_name_a_sole_best_and_unclear_baselines(summary):
+    rows = [("best", "test_accuracy", "late", "early", 0.02, 0.01, 0.03),
+            ("best", "test_accuracy", "late", "rgb_only", 0.09, 0.07, 0.11),
+            ("baseline", "test_accuracy", "early", "rgb_only", 0.085, -0.01, 0.2)]
+    groups = {"test_accuracy": {"late": 1, "early": 2, "rgb_only": 2}}
+    found = claims_of(rows, {"test_accuracy": "late"}, groups)
+    lines = report.findings(summary, found, ["rgb_only"], {}, {})
+    assert any(line.startswith("Best test accuracy: late 99.0%, ahead of every other ranked "
+                               "strategy (smallest margin, over early: +2.0 points")
+               for line in lines)
+    assert any(line.startswith("1 of 2 fusion-baseline accuracy comparisons favour fusion "
+                               "clearly; not distinguishable: early vs rgb_only")
+               for line in lines)
 
 
-def test_findings_name_a_single_seed_and_a_sole_leader():
+def test_a_stability_sentence_needs_a_heterogeneity_test(summary):
+    accuracy = {n: {"0": 0.9, "1": 0.95, "2": 1.0} for n in NAMES}
+    calm = report.findings(summary, claims_of([]), [],
+                           {"late": 0.03, "early": 0.5, "rgb_only": 0.9}, accuracy)
+    assert calm[-1].startswith("No strategy's seeds differ in test accuracy")  # 0.03 x 3 > 0.05
+    assert "smallest adjusted p = 0.09" in calm[-1]
+    differ = report.findings(summary, claims_of([]), [],
+                             {"late": 0.001, "early": 0.5, "rgb_only": 0.9}, accuracy)
+    assert differ[-1].startswith("Seeds differ in test accuracy beyond test-set noise")
+    assert "late (seed 0: 90.0%, seed 1: 95.0%, seed 2: 100.0%; adjusted p = 0.003)" in differ[-1]
+    assert "early (" not in differ[-1]
+
+
+def test_every_strategy_with_one_seed_ranks_nothing():
     one = {n: strategy(a, a - 0.01, a + 0.01, std=0.0, seeds=(0,))
            for n, a in (("late", 0.99), ("rgb_only", 0.9))}
-    pairs = pd.DataFrame([pair("late", "rgb_only", 0.09, 0.07, 0.11, m) for m in report.TIERED])
-    lines = report.findings(one, pairs, ["rgb_only"], {})
-    assert lines[0].startswith("One seed per strategy: the intervals cover test-set variation")
-    assert "Best test accuracy: late 99.0%, ahead of every other strategy" in lines[1]
-    assert not any("Least stable" in line for line in lines)
-
-
-# --- figures -------------------------------------------------------------------------------
-
-
-def assert_png(path, wide=False):
-    with Image.open(path) as image:
-        assert image.format == "PNG"
-        width, height = image.size
-    assert width >= 400 and height >= 250
-    if wide:
-        assert width > 2 * height
-    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
-
-
-def test_plot_val_losses_per_seed(tmp_path):
-    curves = {n: {s: pd.DataFrame({"epoch": [1, 2, 3], "val_loss": [0.6, 0.2 + s, 1e-6]})
-                  for s in range(3)} for n in NAMES}
-    figures.plot_val_losses(curves, tmp_path / "val.png")
-    assert_png(tmp_path / "val.png")
-
-
-def test_plot_robustness_bands(tmp_path):
-    severities = {"rgb_noise": [0, 0.1, 0.2], "range_noise": [0, 0.1, 0.2],
-                  "lidar_dropout": [0, 0.5, 0.9]}
-    rows = [(seed, c, s, 1 - s / 4 - seed / 20) for seed in range(3)
-            for c, levels in severities.items() for s in levels]
-    curve = pd.DataFrame(rows, columns=["seed", "corruption", "severity", "accuracy"])
-    figures.plot_robustness({n: curve for n in NAMES}, tmp_path / "robustness.png")
-    assert_png(tmp_path / "robustness.png", wide=True)
-
-
-def test_plot_intervals_pairwise_and_cost(tmp_path, summary, pairwise):
-    figures.plot_intervals(summary, tmp_path / "a" / "intervals.png")
-    assert_png(tmp_path / "a" / "intervals.png", wide=True)
-    figures.plot_pairwise(pairwise, NAMES, tmp_path / "b" / "pairwise.png")
-    assert_png(tmp_path / "b" / "pairwise.png", wide=True)
-    table = report.comparison_table(summary, TIERS)
-    figures.plot_accuracy_vs_cost(table, tmp_path / "c" / "cost.png")
-    assert_png(tmp_path / "c" / "cost.png", wide=True)
-
-
-def test_plot_gallery(tmp_path):
-    rng = np.random.default_rng(0)
-    rgb = rng.integers(0, 256, (5, 4, 16, 16), dtype=np.uint8)
-    depth = rng.uniform(5, 50, (5, 16, 16))
-    captions = [f"cubes, p(sphere) = 0.{i}" for i in range(5)]
-    figures.plot_gallery(rgb, depth, captions, [i == 2 for i in range(5)], tmp_path / "g.png")
-    assert_png(tmp_path / "g.png")
-    with pytest.raises(ValueError, match="captions"):
-        figures.plot_gallery(rgb, depth, captions[:3], [False] * 5, tmp_path / "bad.png")
-
-
-def test_calibration_error_of_a_reliability_table():
-    df = pd.DataFrame({"lower": [0.5, 0.75], "upper": [0.75, 1.0], "count": [1, 3],
-                       "confidence": [0.6, 0.9], "accuracy": [0.0, 1.0]})
-    assert figures.calibration_error(df) == pytest.approx((1 * 0.6 + 3 * 0.1) / 4)
-
-
-def test_plot_reliability(tmp_path):
-    df = pd.DataFrame({"lower": [0.0, 0.5], "upper": [0.5, 1.0], "count": [0, 4],
-                       "confidence": [np.nan, 0.8], "accuracy": [np.nan, 0.75]})
-    figures.plot_reliability(df, tmp_path / "reliability.png")
-    assert_png(tmp_path / "reliability.png")
-
-
-def test_strategy_styles_are_distinct_and_stable():
-    names = [f"s{i}" for i in range(12)]
-    styles = figures.strategy_styles(names)
-    assert len({style["color"] for style in styles.values()}) == 12
-    assert figures.strategy_styles(names[:3]) == {n: styles[n] for n in names[:3]}
+    lines = report.findings(one, claims_of([]), ["rgb_only"], {}, {})
+    assert lines == ["Every strategy ran with fewer than 2 seeds: the intervals cover test-set "
+                     "variation only, not the variation between training runs, so no strategy "
+                     "is ranked."]
