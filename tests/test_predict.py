@@ -8,9 +8,12 @@ import torch
 from test_dataset import MAX_RANGE, SIZE, write_class
 
 from fusion import predict, strategies
-from fusion.checkpoint import save_checkpoint
-from fusion.dataset import load_raw, scan
-from fusion.params import ModelParams, StrategyConfig, TrainParams
+from fusion.checkpoint import load_checkpoint, save_checkpoint
+from fusion.dataset import load_raw, prepare, scan
+from fusion.evaluation import evaluate_model
+from fusion.normalize import Normalizer
+from fusion.params import EvaluateParams, ModelParams, StrategyConfig, TrainParams
+from fusion.prepared import load_prepared
 from fusion.stats import compute_stats
 
 CLASSES = ["cubes", "spheres"]
@@ -59,6 +62,35 @@ def test_predict_a_folder_and_a_single_sample_agree(tmp_path, capsys, model_path
     table = pd.read_csv(tmp_path / "one.csv", dtype=str, keep_default_na=False)
     assert table[["id", "class", "predicted"]].values.tolist() == [
         ["0003", "", by_id["spheres/0003"][0]]]
+
+
+def test_a_folder_gets_the_probabilities_of_evaluation_and_the_accuracy_of_its_csv(
+        tmp_path, capsys, model_path):
+    """Raw files through predict = the prepared cache through evaluation (stats normalisation,
+    model); the printed accuracy is the CSV's, over the classified samples only."""
+    root = write_folder(tmp_path / "raw")
+    for stem in ("0004", "0005"):  # unmatched RGB: skipped, and the classes imbalanced
+        (root / "spheres" / "lidar" / f"{stem}.npy").unlink()
+    lines, err = run(model_path, capsys, "--folder", root, "--output", tmp_path / "p.csv")
+    table = pd.read_csv(tmp_path / "p.csv").set_index("id")
+
+    prepare(root, tmp_path / "prepared", SIZE, MAX_RANGE, progress=False)
+    data = load_prepared(tmp_path / "prepared")
+    model, checkpoint = load_checkpoint(model_path)
+    rows = list(range(len(data.labels)))
+    evaluated = evaluate_model(
+        model, torch.from_numpy(data.rgb), torch.from_numpy(data.xyza),
+        torch.from_numpy(data.labels), rows, data.classes, Normalizer(checkpoint["stats"]),
+        EvaluateParams(), checkpoint["max_range"], "cpu").predictions
+    evaluated.index = data.index["id"].to_numpy()[evaluated["row"]]
+    assert sorted(table.index) == sorted(evaluated.index)  # the same 10 samples
+    np.testing.assert_allclose(table.loc[evaluated.index, "p_spheres"], evaluated["p_sphere"],
+                               rtol=0, atol=1e-6)
+    assert (table.loc[evaluated.index, "predicted"] == evaluated["predicted"]).all()
+
+    assert err.splitlines()[-1] == "skipped 2 file(s); classified 10 samples"
+    accuracy = (table["class"] == table["predicted"]).mean()
+    assert lines[-1] == f"accuracy {accuracy:.4f} over 10 samples"
 
 
 def test_the_csv_has_a_row_per_sample_and_a_probability_per_class(tmp_path, capsys, model_path):

@@ -6,12 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import torch.nn.functional as F
 
+from fusion import training
 from fusion.checkpoint import load_checkpoint, save_checkpoint
+from fusion.normalize import Normalizer
 from fusion.params import ModelParams, StrategyConfig, TrainParams
 from fusion.prepared import Prepared
+from fusion.seed_stack import SeedStack
 from fusion.stats import compute_stats
-from fusion.training import drop_modality, seed_plan, train
+from fusion.training import drop_modality, seed_plan, split_inputs, train
 
 SIZE = 16
 NUM_THREADS = torch.get_num_threads()
@@ -91,6 +95,81 @@ def test_modality_dropout_zeroes_one_modality_per_chosen_sample():
     assert torch.equal(alone[0], r[1])
     r, x = drop_modality(rgb, xyza, 0.0, generators)
     assert torch.equal(r, rgb) and torch.equal(x, xyza)
+
+
+def recorded_batches(monkeypatch, data):
+    """What each member model trains on, recorded by training's SeedStack: {id(model): a list
+    over training batches of (positions in the train split (B,), zeroed modality (B,): 0 none,
+    1 RGB, 2 LiDAR)}."""
+    prepared, splits, stats = data
+    inputs = split_inputs(prepared, splits["train"], Normalizer(stats), torch.device("cpu"))
+    seen = {}
+
+    def identify(rgb, xyza):  # one member's batch (B, 4, H, W) -> its samples, what was zeroed
+        no_rgb, no_lidar = ((t.flatten(1) == 0).all(1) for t in (rgb, xyza))
+        same_rgb, same_xyza = ((t[:, None] == full).flatten(2).all(2)  # (B, N)
+                               for t, full in ((rgb, inputs.rgb), (xyza, inputs.xyza)))
+        found = torch.where(no_rgb[:, None], same_xyza, same_rgb)
+        assert (found.sum(1) == 1).all()  # each is one train-split sample
+        return found.int().argmax(1), no_rgb + 2 * no_lidar
+
+    class Recording(SeedStack):
+        def __init__(self, members):
+            super().__init__(members)
+            self.logs = [seen.setdefault(id(m), []) for m in members]
+
+        def forward(self, rgb, xyza):
+            if rgb.ndim == 5:  # training batches (k, B, ...); evaluation's are shared (B, ...)
+                for log, r, x in zip(self.logs, rgb, xyza, strict=True):
+                    log.append(identify(r, x))
+            return super().forward(rgb, xyza)
+
+    monkeypatch.setattr(training, "SeedStack", Recording)
+    return seen
+
+
+@pytest.mark.parametrize("plan", ["sequence", "threads", "stack"])
+def test_each_seed_draws_its_own_batch_order_and_modality_dropout(data, monkeypatch, plan):
+    seen = recorded_batches(monkeypatch, data)
+    cfg = config(seeds=(0, 1), modality_dropout=0.5)
+
+    def draws(results, seed):
+        order, dropped = zip(*seen[id(results[seed].model)], strict=True)
+        return torch.cat(order), torch.cat(dropped)  # both epochs, batch after batch
+
+    both = train(cfg, *data, progress=False, plan=plan)
+    (order, dropped), (other_order, other_dropped) = (draws(both, seed) for seed in (0, 1))
+    assert len(order) == 2 * 64 and sorted(order[:64].tolist()) == list(range(64))
+    assert set(dropped.tolist()) == {0, 1, 2}
+    assert not torch.equal(order, other_order), "seeds 0 and 1: the same batch order"
+    assert not torch.equal(dropped, other_dropped), "seeds 0 and 1: the same dropout draws"
+    for seed, drawn in ((0, (order, dropped)), (1, (other_order, other_dropped))):
+        alone = train(config(seeds=(seed,), modality_dropout=0.5), *data, progress=False)
+        for got, expected in zip(draws(alone, seed), drawn, strict=True):
+            assert torch.equal(got, expected), f"seed {seed} alone draws otherwise"
+
+
+def test_class_weights_are_the_inverse_class_frequency(data, monkeypatch):
+    prepared, splits, stats = data
+    train_rows = [r for r in splits["train"] if prepared.labels[r] == 0][:32]  # 32 cubes
+    train_rows += [r for r in splits["train"] if prepared.labels[r] == 1][:8]  # 8 spheres
+    imbalanced = {**splits, "train": train_rows}
+    weights = []
+    original = F.cross_entropy
+
+    def spy(*args, weight=None, **kwargs):
+        weights.append(weight)
+        return original(*args, weight=weight, **kwargs)
+
+    monkeypatch.setattr(F, "cross_entropy", spy)
+    train(config(class_weights=True), prepared, imbalanced, stats, progress=False)
+    used = [w for w in weights if w is not None]
+    assert len(used) == 2 * 3  # every training batch (2 epochs of 40 in 16s), no validation
+    for weight in used:  # 40 / (2 * 32), 40 / (2 * 8): mean weight 1 over the train samples
+        torch.testing.assert_close(weight, torch.tensor([0.625, 2.5]))
+    weights.clear()
+    train(config(), prepared, imbalanced, stats, progress=False)
+    assert weights and all(w is None for w in weights)
 
 
 def test_class_weights_and_modality_dropout_train(data):
