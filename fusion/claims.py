@@ -1,17 +1,17 @@
 """What the comparison may claim, with the multiplicity of its claims accounted for.
 
-The report makes one family of comparisons, each a difference a - b of one metric:
-- for each ranked metric (TIERED), the best strategy by mean against every other ranked one
-  (test accuracy: every strategy; robustness: the fusion strategies only, since a baseline
-  that ignores a sensor is trivially robust to its noise);
-- test accuracy of every fusion strategy against every unimodal baseline (those not already
-  compared with the best).
-Each difference gets a simultaneous interval: Bonferroni over the m comparisons, so every
-interval has confidence 1 - alpha / m and all of them hold together with probability at least
-1 - alpha. A claim ("a is better than b") is made only when its interval excludes 0. A
-strategy whose difference from the best covers 0 is "not distinguishable from the best"
-(group 1); one clearly below the best is in group 2. Bonferroni rather than Holm: Holm's
-step-down decisions have no matching intervals, and every sentence quotes one.
+The report makes one family of comparisons, each a difference a - b of one metric: every pair
+of ranked strategies, for each ranked metric (TIERED: test accuracy over every strategy;
+robustness over the fusion strategies only, since a baseline that ignores a sensor is
+trivially robust to its noise). Each difference gets a simultaneous interval: Bonferroni over
+the m comparisons, so every interval has confidence 1 - alpha / m and all of them hold together
+with probability at least 1 - alpha. A claim ("a is better than b") is made only when its
+interval excludes 0. A strategy clearly below at least one other cannot be the best (group 2,
+"below the best"); the others are "not distinguishable from the best" (group 1). Comparing all
+pairs, not only the best by mean against the rest, keeps the winner's curse out: the best by
+mean is chosen from the same data, so its lead over the rest is biased upwards (Hsu's multiple
+comparisons with the best rest on the same all-pairs view). Bonferroni rather than Holm:
+Holm's step-down decisions have no matching intervals, and every sentence quotes one.
 
 Strategies with fewer than two seeds are not ranked (their seed variation is unknown).
 """
@@ -66,17 +66,21 @@ def compare(boot: Bootstrap, baselines: Sequence[str], alpha: float = 0.05) -> C
         raise ValueError(f"alpha: expected a level in (0, 1), got {alpha}")
     ranked = [n for n in boot.strategies if n not in boot.flagged]
     fusion = [n for n in ranked if n not in baselines]
-    family, best = [], {}
+    family, best, among = [], {}, {}
     for metric in TIERED:
-        among = ranked if metric == "test_accuracy" else fusion
-        if not among:
-            continue
+        among[metric] = ranked if metric == "test_accuracy" else fusion
         sign = 1 if METRICS[metric].higher_is_better else -1
-        best[metric] = max(among, key=lambda n: sign * boot.values[n][metric].mean())
-        family += [("best", metric, best[metric], n) for n in among if n != best[metric]]
-    listed = {(metric, a, b) for _, metric, a, b in family}
-    family += [("baseline", "test_accuracy", f, b) for f in fusion for b in baselines
-               if b in ranked and ("test_accuracy", f, b) not in listed]
+        order = sorted(among[metric], key=lambda n: -sign * boot.values[n][metric].mean())
+        if not order:
+            continue
+        best[metric] = order[0]
+        for i, a in enumerate(order):  # a - b with a the better by mean, fusion before baseline
+            for b in order[i + 1:]:
+                if a in baselines and b not in baselines:
+                    a, b = b, a
+                kind = ("baseline" if b in baselines and a not in baselines
+                        else "best" if a == order[0] else "pair")
+                family.append((kind, metric, a, b))
     level = 1 - alpha / max(len(family), 1)
     rows = []
     for kind, metric, a, b in family:
@@ -84,11 +88,11 @@ def compare(boot: Bootstrap, baselines: Sequence[str], alpha: float = 0.05) -> C
         rows.append((kind, metric, a, b, d, low, high, direction(metric, low, high) != 0))
     table = pd.DataFrame(rows, columns=COLUMNS).astype({"clear": bool})
     groups = {}
-    for metric, top in best.items():
-        mine = table[(table["kind"] == "best") & (table["metric"] == metric)]
-        below = set(mine.loc[mine["clear"], "b"])
-        among = [top, *mine["b"]]
-        groups[metric] = {n: 2 if n in below else 1 for n in among}
+    for metric in best:
+        mine = table[table["clear"] & (table["metric"] == metric)]
+        below = {r.b if direction(metric, r.ci_low, r.ci_high) > 0 else r.a
+                 for r in mine.itertuples()}
+        groups[metric] = {n: 2 if n in below else 1 for n in among[metric]}
     return Claims(alpha, table, best, groups)
 
 
