@@ -1,16 +1,22 @@
 """Benchmark `prepare` at the course's size: the stage function, and the whole `dvc repro`.
 
-    uv run python benchmarks/prepare_speed.py [--samples 19998] [--cache-type hardlink,symlink]
+    uv run python benchmarks/prepare_speed.py [--samples 19998] [--inputs folder,zip]
+        [--sizes 64,24] [--cache-type hardlink,symlink]
 
 Renders a synthetic data set in the course layout (64x64, half cubes, half spheres) into a
-temporary folder; then, prepared at 64x64 and at the default size (24x24), times
-(a) `fusion.dataset.prepare` alone, split into its decode, convert and write steps;
+temporary `download/assessment/`, and packs it as the download comes (`archive.zip`, deflated,
+members under `assessment/`; also `.tar` or `.tar.gz` if asked). Then for each `data.raw`
+of `--inputs` (the unpacked folder, or an archive), prepared at 64x64 and at the default size
+(24x24), times
+(a) `fusion.dataset.prepare` alone, split into its scan, decode, convert and write steps;
 (b) `dvc repro -s prepare` in a temporary git + DVC repo holding a copy of the project and the
-    data: a first run (DVC hashes the input files), a forced re-run (`-f`, DVC's state warm)
-    and a no-op run, split into the steps of the stage (from metrics/prepare.json) and of DVC
-    (its functions, timed inside the DVC process). `--cache-type` overrides .dvc/config's.
+    data: a first run (DVC's state cold: it hashes the input), a forced re-run (`-f`, DVC's
+    state warm) and a no-op run, split into the steps of the stage (from metrics/prepare.json)
+    and of DVC (its functions, timed inside the DVC process). `--cache-type` overrides
+    .dvc/config's.
 Also prints the CPU time of all the processes: on a busy machine the wall-clock times grow with
-the load average (printed first), the CPU times much less.
+the load average (printed before and after), the CPU times much less. Ends with one table of
+samples/s, every input and run side by side.
 """
 
 import argparse
@@ -22,8 +28,10 @@ import resource
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
+import zipfile
 from collections import Counter
 from pathlib import Path
 
@@ -97,13 +105,27 @@ def stage_function(raw: Path, out: Path, size: int) -> dict[str, float]:
     return {**steps, "total": total, "cpu": cpu_seconds() - cpu}
 
 
+def pack(folder: Path, archive: Path) -> Path:
+    """`archive` (.zip deflated, .tar or .tar.gz) holding `folder` under its own name."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    if archive.suffix == ".zip":
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+            for path in files:
+                z.write(path, path.relative_to(folder.parent).as_posix())
+    else:
+        with tarfile.open(archive, "w:gz" if archive.suffix == ".gz" else "w") as t:
+            t.add(folder, folder.name)
+    return archive
+
+
 def dvc_repro(raw: Path, repo: Path, size: int, cache_type: str | None) -> dict[str, dict]:
     """(b): seconds per step of each of RUNS in a fresh repo; `raw` is moved in and back."""
     for name in COPIED:
         src = PROJECT / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, repo / name)
+    data = repo / "data" / "raw" / raw.name
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["data"].update(raw="data/raw/synthetic", image_size=size)
+    params["data"].update(raw=data.relative_to(repo).as_posix(), image_size=size)
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = {**os.environ, "DVC_NO_ANALYTICS": "1",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
@@ -115,7 +137,6 @@ def dvc_repro(raw: Path, repo: Path, size: int, cache_type: str | None) -> dict[
         settings.append(["cache.type", cache_type])
     for setting in settings:
         run(repo, env, sys.executable, "-m", "dvc", "config", *setting)
-    data = repo / "data" / "raw" / "synthetic"
     data.parent.mkdir(parents=True)
     raw.rename(data)
     times = {}
@@ -150,33 +171,63 @@ def show(title: str, samples: int, columns: dict[str, dict[str, float]]) -> None
         f"{samples / col['total']:>16.0f}" for col in columns.values()))
 
 
+def summary(samples: int, tables: dict[str, dict[str, dict]]) -> None:
+    """samples/s of every run (column) for every input and size (row), side by side."""
+    runs = list(next(iter(tables.values())))
+    print(f"\nsamples/s (wall){'':<20}" + "".join(f"{r:>16}" for r in runs))
+    for title, columns in tables.items():
+        print(f"{title:<36}" + "".join(f"{samples / columns[r]['total']:>16.0f}" for r in runs))
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--timed-dvc"]:  # the DVC process of (b)
         sys.exit(timed_dvc(sys.argv[2], sys.argv[3:]))
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--samples", type=int, default=19_998)
-    parser.add_argument("--cache-type", help="DVC's cache.type (default: from .dvc/config)")
-    args = parser.parse_args()
     # Imported here, not at the top: the DVC process of (b) runs this file too.
     from fusion.params import Counts, DataParams, SyntheticParams
     from fusion.synthetic import generate
 
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--samples", type=int, default=19_998)
+    parser.add_argument("--inputs", default="folder,zip",
+                        help="comma-separated data.raw kinds: folder, zip, tar, tar.gz")
+    parser.add_argument("--sizes", default=f"64,{DataParams().image_size}",
+                        help="comma-separated data.image_size values")
+    parser.add_argument("--cache-type", help="DVC's cache.type (default: from .dvc/config)")
+    args = parser.parse_args()
     half = args.samples // 2
     synthetic = dataclasses.replace(SyntheticParams(), image_size=64,
                                     counts=Counts(cubes=half, spheres=args.samples - half))
     with tempfile.TemporaryDirectory() as tmp:
-        raw = Path(tmp) / "raw"
-        generated = generate(synthetic, raw, progress=False)
+        folder = Path(tmp) / "download" / "assessment"
+        generated = generate(synthetic, folder, progress=False)
         print(f"generated {args.samples} samples at 64x64 ({generated['samples_per_s']:.0f} "
               f"samples/s); DVC cache.type {args.cache_type or 'from .dvc/config'}; "
-              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-        for size in (64, DataParams().image_size):  # the course's size and the default
-            repo = Path(tmp) / f"repo{size}"
-            repo.mkdir()
-            columns = {"function": stage_function(raw, Path(tmp) / "out", size),
-                       **dvc_repro(raw, repo, size, args.cache_type)}
-            shutil.rmtree(repo)
-            show(f"prepare -> {size}x{size}", args.samples, columns)
+              f"{os.cpu_count()} CPUs, {load()}")
+        raws = {}
+        for kind in args.inputs.split(","):
+            start = time.perf_counter()
+            raws[kind] = folder if kind == "folder" else pack(folder, folder.parent /
+                                                              f"archive.{kind}")
+            if kind != "folder":
+                print(f"packed {raws[kind].name}: {raws[kind].stat().st_size / 1e6:.0f} MB in "
+                      f"{time.perf_counter() - start:.1f} s")
+        tables = {}
+        for size in map(int, args.sizes.split(",")):
+            for kind, raw in raws.items():
+                repo = Path(tmp) / "repo"
+                repo.mkdir()
+                columns = {"function": stage_function(raw, Path(tmp) / "out", size),
+                           **dvc_repro(raw, repo, size, args.cache_type)}
+                shutil.rmtree(repo)
+                title = f"prepare {kind} -> {size}x{size}"
+                show(title, args.samples, columns)
+                tables[title] = columns
+        summary(args.samples, tables)
+        print(load())
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""DVC stage `prepare`: the raw layout at ${data.raw} -> data/prepared/ (tensor cache + report).
+"""DVC stage `prepare`: ${data.raw} (a folder or an archive) -> data/prepared/ (tensors + report).
 
 The timings go to metrics/prepare.json (not cached), so that the cached output depends on the
 inputs alone: a re-run on the same data writes the same bytes and re-runs nothing downstream.
@@ -29,8 +29,11 @@ def main() -> None:
         "samples_per_second": round(report["samples"] / seconds, 1),
         "step_seconds": {step: round(s, 3) for step, s in report["seconds"].items()},
     }})
+    for line in report["warnings"]:
+        print(f"warning: {line}")
     print(f"prepared {report['samples']} pairs {pairs} from {p.raw} in {seconds:.1f} s "
-          f"({report['samples'] / seconds:.0f} pairs/s); skipped {len(report['skipped'])}")
+          f"({report['samples'] / seconds:.0f} pairs/s); {len(report['skipped'])} file(s) not "
+          f"read, each listed with its reason under `skipped` in {OUT / 'report.json'}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""prepare: pairing, validation, error reporting, XYZA and resizing on small hand-made layouts."""
+"""prepare: pairing, validation, error reporting, XYZA and resizing on small hand-made layouts
+(the copies' defects and archives: tests/test_raw_defects.py, tests/test_raw_sources.py)."""
 
 import json
 
@@ -7,6 +8,7 @@ import pytest
 from PIL import Image
 
 from fusion.dataset import DatasetError, prepare
+from fusion.layout import FOREIGN, UNMATCHED
 from fusion.prepared import load_prepared
 
 SIZE = 8
@@ -57,22 +59,30 @@ def test_corrupt_files_are_all_reported_at_once(layout, tmp_path):
     assert not (tmp_path / "out").exists()  # nothing half-written
 
 
-def test_skip_mode_reports_skipped_unmatched_and_ignored(layout, tmp_path):
+def test_skip_mode_lists_every_file_not_read_with_its_reason(layout, tmp_path):
     report = prepare(layout, tmp_path / "out", SIZE, MAX_RANGE, skip_invalid=True, progress=False)
     assert report["samples"] == 5
-    assert {s["path"] for s in report["skipped"]} == {
-        str(layout / "spheres" / "rgb" / "0002.png"),
-        str(layout / "spheres" / "lidar" / "0003.npy"),
+    assert {s["path"]: s["reason"].split(" (")[0] for s in report["skipped"]} == {
+        "cubes/rgb/.DS_Store": FOREIGN,
+        "cubes/rgb/0009.png": UNMATCHED["rgb"],
+        "spheres/lidar/0002.npy": "pair dropped: spheres/rgb/0002.png is corrupt",
+        "spheres/lidar/0003.npy": "depth contains NaN or inf",
+        "spheres/lidar/0007.npy": UNMATCHED["lidar"],
+        "spheres/lidar/0008.npy": UNMATCHED["lidar"],
+        "spheres/notes.txt": FOREIGN,
+        "spheres/rgb/0002.png": "undecodable image",
+        "spheres/rgb/0003.png": "pair dropped: spheres/lidar/0003.npy is corrupt",
     }
     cubes, spheres = report["classes"]["cubes"], report["classes"]["spheres"]
     assert (cubes["label"], spheres["label"]) == (0, 1)
     assert (cubes["pairs"], spheres["pairs"]) == (3, 2)
     assert (cubes["unmatched_rgb"], cubes["unmatched_lidar"]) == (1, 0)
     assert (spheres["unmatched_rgb"], spheres["unmatched_lidar"]) == (0, 2)
-    assert cubes["ignored_examples"] == ["cubes/rgb/.DS_Store"]
-    assert spheres["ignored_examples"] == ["spheres/notes.txt"]
+    assert (cubes["foreign"], spheres["foreign"], spheres["corrupt_pairs"]) == (1, 1, 2)
+    assert any("spheres 2" in w and "corrupt" in w for w in report["warnings"])
     on_disk = json.loads((tmp_path / "out" / "report.json").read_text())
     assert on_disk["skipped"] == report["skipped"]
+    assert str(tmp_path) not in json.dumps(on_disk)  # no location in the cache
 
 
 def test_cache_shapes_dtypes_index_and_xyza_formula(layout, tmp_path):
@@ -127,6 +137,13 @@ def test_resize_keeps_the_validity_mask_meaningful(tmp_path):
     assert (np.diff(az) > 0).all() and (np.diff(ze) > 0).all()
 
 
+def nest(folder):
+    """Move a class folder's LiDAR files one folder down, into lidar/lidar/."""
+    (folder / "lidar" / "lidar").mkdir()
+    for f in (folder / "lidar").glob("*.npy"):
+        f.rename(folder / "lidar" / "lidar" / f.name)
+
+
 @pytest.mark.parametrize(
     "breakage, expected",
     [
@@ -137,6 +154,11 @@ def test_resize_keeps_the_validity_mask_meaningful(tmp_path):
          "do not match the angle files"),
         (lambda root: np.save(root / "cubes" / "azimuth.npy", np.full(8, np.nan, np.float32)),
          "NaN"),
+        (lambda root: (root / "cubes" / "rgb").rename(root / "cubes" / "images"), "missing rgb"),
+        (lambda root: write_class(root / "copy", "cubes", ["0000"], np.random.default_rng(0)),
+         r"several data roots \(./, copy/\)"),
+        (lambda root: nest(root / "cubes"),
+         r"cubes/lidar holds no .npy files but lidar/lidar/ inside it holds 1: move them up"),
     ],
 )
 def test_structural_errors_are_clear(tmp_path, breakage, expected):
@@ -146,6 +168,14 @@ def test_structural_errors_are_clear(tmp_path, breakage, expected):
     breakage(root)
     with pytest.raises(DatasetError, match=expected):
         prepare(root, tmp_path / "out", SIZE, MAX_RANGE, progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_file_that_is_not_an_archive_is_named(tmp_path):
+    raw = tmp_path / "assessment.rar"
+    raw.write_bytes(b"Rar!")
+    with pytest.raises(DatasetError, match="assessment.rar: expected a folder or a .zip, .tar"):
+        prepare(raw, tmp_path / "out", SIZE, MAX_RANGE, progress=False)
 
 
 def test_image_size_larger_than_native_is_an_error(layout, tmp_path):
