@@ -4,8 +4,8 @@ samples.
 Writes metrics/summary.json (per strategy: each seed-dependent metric's mean over seeds with
 `_ci_low`, `_ci_high`, `_std`; cost; what `dvc metrics diff` compares), metrics/accuracy.json
 (each strategy's mean test accuracy alone: short columns for `dvc exp show`), plots/comparison.csv
-and .md (the table with its groups, and the findings), plots/comparison/pairwise.csv and PNG figures in
-plots/comparison/. The strategy list comes from params, never from whatever files lie around.
+and .md (the table with its groups, and the findings), plots/comparison/pairwise.csv,
+claims.csv and PNG figures in plots/comparison/. The strategy list comes from params, never from whatever files lie around.
 """
 
 from pathlib import Path
@@ -74,7 +74,8 @@ def main() -> None:
     for path, frame in outputs:
         with atomic_path(path) as tmp:
             frame.to_csv(tmp, index=False, float_format="%.6g")
-    markdown = report.to_markdown(table, found, balanced) + "\n" + "\n".join(f"- {line}" for line in lines) + "\n"
+    findings = "\n".join(f"- {line}" for line in lines)
+    markdown = report.to_markdown(table, found, balanced) + "\n" + findings + "\n"
     write_text("plots/comparison.md", markdown)
     figures.plot_intervals({n: summary[n] for n in table["strategy"]}, FIGURES / "intervals.png")
     figures.plot_pairwise(pairwise, list(table["strategy"]), FIGURES / "pairwise.png")
