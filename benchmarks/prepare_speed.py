@@ -1,10 +1,12 @@
 """Benchmark `prepare` at the course's size: the stage function, and the whole `dvc repro`.
 
-    uv run python benchmarks/prepare_speed.py [--samples 19998] [--inputs folder,zip]
-        [--sizes 64,24] [--cache-type hardlink,symlink]
+    uv run python benchmarks/prepare_speed.py [--samples 19998] [--scenario course]
+        [--inputs folder,zip] [--sizes 64,24] [--cache-type hardlink,symlink]
 
-Renders a synthetic data set in the course layout (64x64, half cubes, half spheres) into a
-temporary `download/assessment/`, and packs it as the download comes (`archive.zip`, deflated,
+Renders a synthetic data set in the course layout (64x64, half cubes, half spheres; by default
+the `course` scenario, whose mostly black PNGs are like the real set's, while `failures` puts
+sensor noise on every pixel and its PNGs take ~2x longer to inflate) into a temporary
+`download/assessment/`, and packs it as the download comes (`archive.zip`, deflated,
 members under `assessment/`; also `.tar` or `.tar.gz` if asked). Then for each `data.raw`
 of `--inputs` (the unpacked folder, or an archive), prepared at 64x64 and at the default size
 (24x24), times
@@ -36,6 +38,7 @@ from collections import Counter
 from pathlib import Path
 
 import yaml
+from machine import describe
 
 PROJECT = Path(__file__).resolve().parents[1]
 COPIED = ["fusion", "stages", "dvc.yaml", "params.yaml", ".dvcignore", ".gitignore"]
@@ -187,24 +190,27 @@ def main() -> None:
     if sys.argv[1:2] == ["--timed-dvc"]:  # the DVC process of (b)
         sys.exit(timed_dvc(sys.argv[2], sys.argv[3:]))
     # Imported here, not at the top: the DVC process of (b) runs this file too.
-    from fusion.params import Counts, DataParams, SyntheticParams
+    from fusion.params import Counts, DataParams, synthetic_params
     from fusion.synthetic import generate
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--samples", type=int, default=19_998)
+    parser.add_argument("--scenario", default="course", help="the synthetic scenario rendered")
     parser.add_argument("--inputs", default="folder,zip",
                         help="comma-separated data.raw kinds: folder, zip, tar, tar.gz")
     parser.add_argument("--sizes", default=f"64,{DataParams().image_size}",
                         help="comma-separated data.image_size values")
     parser.add_argument("--cache-type", help="DVC's cache.type (default: from .dvc/config)")
     args = parser.parse_args()
+    print(describe())
     half = args.samples // 2
-    synthetic = dataclasses.replace(SyntheticParams(), image_size=64,
+    synthetic = dataclasses.replace(synthetic_params({"scenario": args.scenario}), image_size=64,
                                     counts=Counts(cubes=half, spheres=args.samples - half))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "download" / "assessment"
         generated = generate(synthetic, folder, progress=False)
-        print(f"generated {args.samples} samples at 64x64 ({generated['samples_per_s']:.0f} "
+        print(f"generated {args.samples} samples of scenario {args.scenario} at 64x64 "
+              f"({generated['samples_per_s']:.0f} "
               f"samples/s); DVC cache.type {args.cache_type or 'from .dvc/config'}; "
               f"{os.cpu_count()} CPUs, {load()}")
         raws = {}

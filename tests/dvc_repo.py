@@ -32,15 +32,22 @@ ENV = {
 }
 
 
-def run(repo, *args, check=True):
-    result = subprocess.run(args, cwd=repo, env=ENV, capture_output=True, text=True)
+def run(repo, *args, check=True, timeout=900):
+    """Run a command in `repo`; no standard input (a daemon DVC spawns never inherits the test
+    runner's), and a hang fails the test after `timeout` seconds instead of stalling the run."""
+    try:
+        result = subprocess.run(args, cwd=repo, env=ENV, capture_output=True, text=True,
+                                stdin=subprocess.DEVNULL, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError(f"{' '.join(args)} still running after {timeout} s:\n"
+                             f"{e.stdout}\n{e.stderr}") from None
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
 
 
-def dvc(repo, *args, check=True):
-    return run(repo, sys.executable, "-m", "dvc", *args, check=check)
+def dvc(repo, *args, check=True, timeout=900):
+    return run(repo, sys.executable, "-m", "dvc", *args, check=check, timeout=timeout)
 
 
 def ran(output: str) -> set[str]:

@@ -48,12 +48,12 @@ def test_queued_experiments_run_side_by_side(origin):
     dvc(origin, "queue", "start", "-j", "2")
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
-        status = dvc(origin, "queue", "status").stdout
+        status = dvc(origin, "queue", "status", timeout=120).stdout
         if "Queued" not in status and "Running" not in status:
             break
         time.sleep(3)
-    dvc(origin, "queue", "stop", "--kill", check=False)
-    status = dvc(origin, "queue", "status").stdout
+    dvc(origin, "queue", "stop", "--kill", check=False, timeout=120)
+    status = dvc(origin, "queue", "status", timeout=120).stdout
     assert status.count("Success") == 2, status
     shown = dvc(origin, "exp", "show", "--json").stdout
     assert "q-add" in shown and "q-gallery" in shown
