@@ -191,12 +191,14 @@ def _stability_line(homogeneity: Mapping[str, float], per_seed_accuracy: Mapping
 
 def findings(summary: Mapping[str, dict], claims: Claims, baselines: Sequence[str],
              homogeneity: Mapping[str, float],
-             per_seed_accuracy: Mapping[str, Mapping[str, float]]) -> list[str]:
-    """Sentences that state only what the simultaneous intervals support: strategies without
-    seed variation, the multiplicity of the claims, the group of the best of each metric in
-    TIERED, fusion against the unimodal baselines, and seeds that differ beyond noise."""
+             per_seed_accuracy: Mapping[str, Mapping[str, float]], data: str = "") -> list[str]:
+    """Sentences that state only what the simultaneous intervals support: the data they come
+    from and what in it separates the strategies (`data`, e.g. `Params.data_source()`),
+    strategies without seed variation, the multiplicity of the claims, the group of the best of
+    each metric in TIERED, fusion against the unimodal baselines, and seeds that differ beyond
+    noise."""
     flagged = [n for n, s in summary.items() if len(s["seeds"]) < 2]
-    lines = []
+    lines = [f"Data: {data}."] if data else []
     if flagged and len(flagged) == len(summary):
         lines.append("Every strategy ran with fewer than 2 seeds: the intervals cover test-set "
                      "variation only, not the variation between training runs, so no strategy "

@@ -64,7 +64,7 @@ def main() -> None:
     accuracy = {n: {s: m["test_accuracy"] for s, m in evaluated[n]["seeds"].items()}
                 for n in names}
     homogeneity = {n: boot.homogeneity(n) for n in names}
-    lines = report.findings(summary, found, baselines, homogeneity, accuracy)
+    lines = report.findings(summary, found, baselines, homogeneity, accuracy, p.data_source())
     shares = predictions[names[0]].groupby("actual").size()
     balanced = shares.max() - shares.min() <= 0.01 * shares.sum()
 

@@ -5,7 +5,7 @@ from pathlib import Path
 from fusion import params
 from fusion.synthetic import generate
 
-OUT = Path("data/raw/synthetic")
+OUT = Path(params.SYNTHETIC_RAW)
 
 
 def main() -> None:

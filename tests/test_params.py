@@ -82,3 +82,17 @@ def test_seeds_are_a_train_key_a_strategy_may_override():
 def test_promoting_an_unknown_strategy_lists_the_valid_names():
     with pytest.raises(ParamsError, match=r"valid names: \['add', 'hadamard'\]"):
         from_dict(minimal(model={"fusion": "gated"}))
+
+
+def test_the_data_source_names_the_scenario_and_its_cause():
+    failures = from_dict(minimal())
+    assert failures.data_source().startswith("the synthetic scenario `failures`: 10% of frames")
+    course = from_dict(minimal(synthetic={"scenario": "course", "seed": 3,
+                                          "counts": {"cubes": 5, "spheres": 9}}))
+    assert course.data_source().startswith("the synthetic scenario `course`: no injected")
+    changed = from_dict(minimal(synthetic={"scenario": "course", "camera_failure": 0.2}))
+    assert "`course` with camera_failure changed from its preset" in changed.data_source()
+    own = from_dict(minimal(data={"raw": "/data/assessment"}))
+    assert own.data_source().startswith("the data set at data.raw, not rendered")
+    assert from_dict(minimal(data={"raw": "data/raw/synthetic/"})).data_source().startswith(
+        "the synthetic scenario")

@@ -5,10 +5,11 @@ committed state and puts it back (git reset + dvc checkout), so tests stay indep
 """
 
 import json
+import sys
 
 import pandas as pd
 import pytest
-from dvc_repo import dvc, ran, set_params
+from dvc_repo import dvc, ran, run, set_params
 
 pytestmark = pytest.mark.dvc
 
@@ -116,3 +117,18 @@ def test_unknown_strategy_name_is_a_clear_error(clean):
     assert result.returncode != 0
     assert "bogus" in result.stderr and "hadamard" in result.stderr  # names the valid ones
     assert not (clean / "models/bogus").exists()
+
+
+def test_the_course_scenario_runs_every_stage_and_prediction(clean):
+    stages = ran(dvc(clean, "exp", "run", "-S", "synthetic.scenario=course").stdout)
+    assert {"generate", "prepare", "train@add", "evaluate@hadamard", "aggregate",
+            "export"} <= stages
+    summary = json.loads((clean / "metrics/summary.json").read_text())
+    for name in ("add", "hadamard"):
+        assert summary[name]["seeds"] == [0, 1]
+        assert summary[name]["robustness_lidar_ci_low"] <= summary[name]["robustness_lidar"]
+    assert ("- Data: the synthetic scenario `course` with image_size changed from its preset: "
+            "no injected failures") in (clean / "plots/comparison.md").read_text()
+    predicted = run(clean, sys.executable, "-m", "fusion.predict", "--folder",
+                    "data/raw/synthetic").stdout
+    assert "accuracy" in predicted.splitlines()[-1] and "over 48 samples" in predicted

@@ -140,3 +140,10 @@ def test_every_strategy_with_one_seed_ranks_nothing():
     assert lines == ["Every strategy ran with fewer than 2 seeds: the intervals cover test-set "
                      "variation only, not the variation between training runs, so no strategy "
                      "is ranked."]
+
+
+def test_the_findings_open_with_the_data_they_come_from(summary):
+    lines = report.findings(summary, claims_of([]), ["rgb_only"], {}, {}, "the scenario `x`: y")
+    assert lines[0] == "Data: the scenario `x`: y."
+    assert not any(line.startswith("Data") for line in
+                   report.findings(summary, claims_of([]), ["rgb_only"], {}, {}))
