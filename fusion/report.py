@@ -115,6 +115,17 @@ def _points(difference: float, low: float, high: float) -> str:
     return f"{100 * difference:+.1f} points [{100 * low:+.1f}, {100 * high:+.1f}]"
 
 
+def _from_best(rows: pd.DataFrame, best: str, other: str) -> tuple[float, float, float]:
+    """best - other with its simultaneous interval, from the family's row for the pair, which
+    may hold it either way round (a fusion strategy comes first against a baseline)."""
+    row = rows[(rows["a"] == best) & (rows["b"] == other)]
+    if len(row):
+        return tuple(row.iloc[0][["difference", "ci_low", "ci_high"]])
+    d, low, high = rows[(rows["a"] == other) & (rows["b"] == best)].iloc[0][
+        ["difference", "ci_low", "ci_high"]]
+    return -d, -high, -low
+
+
 def _group_lines(summary: Mapping[str, dict], claims: Claims) -> list[str]:
     lines = []
     for metric, label in TIERED.items():
@@ -122,23 +133,22 @@ def _group_lines(summary: Mapping[str, dict], claims: Claims) -> list[str]:
             continue
         scope = "" if metric == "test_accuracy" else " among the fusion strategies"
         best, group = claims.best[metric], claims.groups[metric]
-        rows = claims.rows[(claims.rows["kind"] == "best") & (claims.rows["metric"] == metric)]
-        rows = rows.set_index("b")
+        rows = claims.rows[claims.rows["metric"] == metric]
         top = [n for n in sorted(group, key=lambda n: -summary[n][metric]) if group[n] == 1]
         means = ", ".join(f"{n} {100 * summary[n][metric]:.1f}%" for n in top)
         below = [n for n in group if group[n] == 2]
         if len(top) == 1 and below:
-            margin = min(below, key=lambda n: rows.loc[n, "difference"])
+            margin = min(below, key=lambda n: _from_best(rows, best, n)[0])
             lines.append(f"Best {label}{scope}: {means}, ahead of every other ranked strategy "
                          f"(smallest margin, over {margin}: "
-                         f"{_points(*rows.loc[margin, ['difference', 'ci_low', 'ci_high']])}).")
+                         f"{_points(*_from_best(rows, best, margin))}).")
         elif len(top) > 1:
             last = top[-1]
             lines.append(
                 f"Not distinguishable from the best {label}{scope} ({len(top)} strategies; "
                 f"the best by mean is {best}): {means}. Their differences from {best} have "
                 f"simultaneous intervals covering 0 (the largest, {last}: "
-                f"{_points(*rows.loc[last, ['difference', 'ci_low', 'ci_high']])}).")
+                f"{_points(*_from_best(rows, best, last))}).")
         if below:
             lines.append(f"Below the best {label}{scope}: {', '.join(below)}.")
     return lines

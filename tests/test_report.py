@@ -147,3 +147,20 @@ def test_the_findings_open_with_the_data_they_come_from(summary):
     assert lines[0] == "Data: the scenario `x`: y."
     assert not any(line.startswith("Data") for line in
                    report.findings(summary, claims_of([]), ["rgb_only"], {}, {}))
+
+
+def test_a_baseline_among_the_best_is_compared_with_the_best_either_way_round(summary):
+    summary["rgb_only"]["test_accuracy"] = 0.995  # the best by mean is now a baseline
+    rows = [("baseline", "test_accuracy", "late", "rgb_only", -0.005, -0.02, 0.01),
+            ("baseline", "test_accuracy", "early", "rgb_only", -0.01, -0.03, -0.001),
+            ("pair", "test_accuracy", "late", "early", 0.005, -0.01, 0.02)]
+    groups = {"test_accuracy": {"late": 1, "early": 2, "rgb_only": 1}}
+    found = claims_of(rows, {"test_accuracy": "rgb_only"}, groups)
+    text = " ".join(report.findings(summary, found, ["rgb_only"], {}, {}))
+    assert "(2 strategies; the best by mean is rgb_only): rgb_only 99.5%, late 99.0%" in text
+    assert "(the largest, late: +0.5 points [-1.0, +2.0])" in text  # rgb_only - late
+    groups["test_accuracy"]["late"] = 2
+    found = claims_of(rows, {"test_accuracy": "rgb_only"}, groups)
+    text = " ".join(report.findings(summary, found, ["rgb_only"], {}, {}))
+    assert "Best test accuracy: rgb_only 99.5%, ahead of every other ranked strategy " \
+        "(smallest margin, over late: +0.5 points [-1.0, +2.0])" in text
