@@ -23,6 +23,9 @@ A difference a - b on the same seeds is paired on them: atoms mean_s (v^a_{s,b} 
 and scale sd_d / sqrt(S), sd_d the std of d_s = v^a_s - v^b_s, df S - 1. On different seeds the
 scale is sqrt(std_a^2 / S_a + std_b^2 / S_b) with Welch-Satterthwaite degrees of freedom.
 
+The report's family of claims (`fusion.claims`) uses one seed variance per metric instead,
+pooled over the strategies it compares (`Bootstrap.pooled_seed_term`), with the same atoms.
+
 A strategy with one seed has no seed std of its own: it borrows, per metric, the largest seed
 std among the strategies with two or more seeds (and that strategy's df), and is compared
 unpaired; it is flagged (`Bootstrap.flagged`) so that reports say so. Only when no strategy has
@@ -226,12 +229,34 @@ class Bootstrap:
             out[name] = row
         return out
 
-    def difference(self, a: str, b: str, metric: str,
-                   confidence: float = 0.95) -> tuple[float, float, float]:
-        """(mean difference a - b, ci_low, ci_high) of `metric`."""
+    def pooled_seed_term(self, metric: str, names: Sequence[str]) -> tuple[float, int]:
+        """(seed variance pooled over the strategies `names`, its df), for comparing them.
+
+        When they all ran the same seeds, the seeds are blocks, as in a randomised block
+        design: the residual mean square of the additive model strategy + seed, df
+        (K - 1)(S - 1), so a seed effect shared by every strategy cancels as in a paired
+        difference. Otherwise the within-strategy mean square, df sum(S_k - 1). Strategies with
+        one seed add nothing; (0, 0) when none has two."""
+        names = [n for n in names if len(self.seeds[n]) > 1]
+        if len(names) > 1 and all(self.seeds[n] == self.seeds[names[0]] for n in names):
+            x = np.stack([self.values[n][metric] for n in names])  # (K, S)
+            residual = x - x.mean(1, keepdims=True) - x.mean(0, keepdims=True) + x.mean()
+            df = (x.shape[0] - 1) * (x.shape[1] - 1)
+        else:
+            residual = np.concatenate([self.values[n][metric] - self.values[n][metric].mean()
+                                       for n in names] or [np.zeros(0)])
+            df = sum(len(self.seeds[n]) - 1 for n in names)
+        return (float((residual**2).sum() / df), df) if df else (0.0, 0)
+
+    def difference(self, a: str, b: str, metric: str, confidence: float = 0.95,
+                   pooled: tuple[float, int] | None = None) -> tuple[float, float, float]:
+        """(mean difference a - b, ci_low, ci_high) of `metric`; with `pooled` (a seed variance
+        and its df, `pooled_seed_term`), the seed term is that variance's, not the pair's own."""
         va, vb = self.values[a][metric], self.values[b][metric]
         atoms = self.resampled[a][metric].mean(1) - self.resampled[b][metric].mean(1)  # (B,)
-        if self.seeds[a] == self.seeds[b] and len(va) > 1:  # paired on seeds
+        if pooled is not None:
+            scale, df = np.sqrt(pooled[0] * (1 / len(va) + 1 / len(vb))), pooled[1]
+        elif self.seeds[a] == self.seeds[b] and len(va) > 1:  # paired on seeds
             scale, df = _std(va - vb) / np.sqrt(len(va)), len(va) - 1
         else:  # Welch on each mean's seed variance
             parts = [self._seed_term(a, metric), self._seed_term(b, metric)]

@@ -103,7 +103,8 @@ def to_markdown(table: pd.DataFrame, claims: Claims, balanced: bool) -> str:
         "latency and s / epoch vary with the machine and its load). Groups: 1 = not "
         "distinguishable from the best, 2 = below the best, by simultaneous intervals over the "
         f"{len(claims.rows)} comparisons of the findings ({100 * claims.level:.2f}% each, "
-        f"Bonferroni: all hold together with {100 * (1 - claims.alpha):.0f}% confidence); "
+        f"Bonferroni: all hold together with {100 * (1 - claims.alpha):.0f}% confidence) "
+        "that clear 0 by a replication margin; "
         "– = not ranked (robustness of a unimodal baseline, which ignores the other sensor; a "
         "strategy with fewer than 2 seeds, marked *)."
         + ("" if not balanced else " Balanced accuracy and macro F1 (in metrics/summary.json) "
@@ -115,15 +116,16 @@ def _points(difference: float, low: float, high: float) -> str:
     return f"{100 * difference:+.1f} points [{100 * low:+.1f}, {100 * high:+.1f}]"
 
 
-def _from_best(rows: pd.DataFrame, best: str, other: str) -> tuple[float, float, float]:
-    """best - other with its simultaneous interval, from the family's row for the pair, which
-    may hold it either way round (a fusion strategy comes first against a baseline)."""
+def _from_best(rows: pd.DataFrame, best: str, other: str) -> tuple[float, float, float, float]:
+    """best - other with its simultaneous interval and replication margin, from the family's
+    row for the pair, which may hold it either way round (a fusion strategy comes first against
+    a baseline)."""
+    columns = ["difference", "ci_low", "ci_high", "margin"]
     row = rows[(rows["a"] == best) & (rows["b"] == other)]
     if len(row):
-        return tuple(row.iloc[0][["difference", "ci_low", "ci_high"]])
-    d, low, high = rows[(rows["a"] == other) & (rows["b"] == best)].iloc[0][
-        ["difference", "ci_low", "ci_high"]]
-    return -d, -high, -low
+        return tuple(row.iloc[0][columns])
+    d, low, high, margin = rows[(rows["a"] == other) & (rows["b"] == best)].iloc[0][columns]
+    return -d, -high, -low, margin
 
 
 def _group_lines(summary: Mapping[str, dict], claims: Claims) -> list[str]:
@@ -138,17 +140,18 @@ def _group_lines(summary: Mapping[str, dict], claims: Claims) -> list[str]:
         means = ", ".join(f"{n} {100 * summary[n][metric]:.1f}%" for n in top)
         below = [n for n in group if group[n] == 2]
         if len(top) == 1 and below:
-            margin = min(below, key=lambda n: _from_best(rows, best, n)[0])
+            closest = min(below, key=lambda n: _from_best(rows, best, n)[0])
             lines.append(f"Best {label}{scope}: {means}, ahead of every other ranked strategy "
-                         f"(smallest margin, over {margin}: "
-                         f"{_points(*_from_best(rows, best, margin))}).")
+                         f"(smallest lead, over {closest}: "
+                         f"{_points(*_from_best(rows, best, closest)[:3])}).")
         elif len(top) > 1:
             last = top[-1]
+            *difference, margin = _from_best(rows, best, last)
             lines.append(
                 f"Not distinguishable from the best {label}{scope} ({len(top)} strategies; "
-                f"the best by mean is {best}): {means}. Their differences from {best} have "
-                f"simultaneous intervals covering 0 (the largest, {last}: "
-                f"{_points(*_from_best(rows, best, last))}).")
+                f"the best by mean is {best}): {means}. None of their differences from {best} "
+                f"has a simultaneous interval clear of 0 by its replication margin (the "
+                f"largest, {last}: {_points(*difference)}, margin {100 * margin:.1f}).")
         if below:
             lines.append(f"Below the best {label}{scope}: {', '.join(below)}.")
     return lines
@@ -166,7 +169,7 @@ def _baseline_line(claims: Claims, baselines: Sequence[str]) -> list[str]:
     smallest = rows.loc[rows["difference"].idxmin()]
     if len(clear) == len(rows):
         return [f"Every fusion strategy is more accurate than every unimodal baseline "
-                f"({', '.join(baselines)}); the smallest margin, {smallest['a']} over "
+                f"({', '.join(baselines)}); the smallest lead, {smallest['a']} over "
                 f"{smallest['b']}, is "
                 f"{_points(smallest['difference'], smallest['ci_low'], smallest['ci_high'])}."]
     parts = [f"{len(clear)} of {len(rows)} fusion-baseline accuracy comparisons favour fusion "
@@ -175,9 +178,9 @@ def _baseline_line(claims: Claims, baselines: Sequence[str]) -> list[str]:
         parts.append("a baseline is clearly more accurate in " + ", ".join(
             f"{r.b} over {r.a}" for r in worse.itertuples()))
     if len(unclear):
-        parts.append("not distinguishable: " + ", ".join(
-            f"{r.a} vs {r.b} {_points(r.difference, r.ci_low, r.ci_high)}"
-            for r in unclear.itertuples()))
+        parts.append("not distinguishable (interval not clear of 0 by the margin): " + ", ".join(
+            f"{r.a} vs {r.b} {_points(r.difference, r.ci_low, r.ci_high)}, margin "
+            f"{100 * r.margin:.1f}" for r in unclear.itertuples()))
     return ["; ".join(parts) + "."]
 
 
@@ -220,7 +223,11 @@ def findings(summary: Mapping[str, dict], claims: Claims, baselines: Sequence[st
     if len(claims.rows):
         lines.append(f"The claims below hold together with {100 * (1 - claims.alpha):.0f}% "
                      f"confidence: each of the {len(claims.rows)} comparisons has a "
-                     f"simultaneous interval ({100 * claims.level:.2f}%, Bonferroni).")
+                     f"simultaneous interval ({100 * claims.level:.2f}%, Bonferroni; seed "
+                     f"variation pooled over the strategies compared), and a difference is "
+                     f"claimed only when its interval clears 0 by a replication margin, so that "
+                     f"a run with other seeds would repeat the claim with about "
+                     f"{100 * claims.replication:.0f}% probability.")
     lines += _group_lines(summary, claims)
     lines += _baseline_line(claims, [b for b in baselines if b not in flagged])
     lines += _stability_line(homogeneity, per_seed_accuracy, claims.alpha)

@@ -54,9 +54,10 @@ def test_summary_adds_cost_and_train_medians(summary):
 
 
 def claims_of(rows, best=None, groups=None, alpha=0.05):
-    """Claims from rows (kind, metric, a, b, difference, low, high); clear = excludes 0."""
-    table = pd.DataFrame([(*r, not r[5] <= 0 <= r[6]) for r in rows], columns=COLUMNS)
-    return Claims(alpha, table, best or {}, groups or {})
+    """Claims from rows (kind, metric, a, b, difference, low, high), no replication margin:
+    clear = excludes 0."""
+    table = pd.DataFrame([(*r, 0.0, not r[5] <= 0 <= r[6]) for r in rows], columns=COLUMNS)
+    return Claims(alpha, 0.95, table, best or {}, groups or {})
 
 
 def test_table_sorts_by_group_then_mean_and_formats_intervals(summary):
@@ -97,12 +98,13 @@ def test_findings_word_groups_against_the_best(summary):
     text = " ".join(report.findings(summary, found, ["rgb_only"], {}, {}))
     assert "Not distinguishable from the best test accuracy (2 strategies; the best by mean is " \
         "late): late 99.0%, early 98.5%" in text
-    assert "(the largest, early: +0.5 points [-1.0, +2.0])" in text
+    assert "(the largest, early: +0.5 points [-1.0, +2.0], margin 0.0)" in text
     assert "Below the best test accuracy: rgb_only." in text
     assert "robustness to camera noise among the fusion strategies (2 strategies" in text
-    assert "smallest margin, early over rgb_only, is +8.5 points [+6.0, +11.0]" in text
+    assert "smallest lead, early over rgb_only, is +8.5 points [+6.0, +11.0]" in text
     assert "tied" not in text.lower()
-    assert "each of the 5 comparisons has a simultaneous interval (99.00%, Bonferroni)" in text
+    assert "each of the 5 comparisons has a simultaneous interval (99.00%, Bonferroni;" in text
+    assert "repeat the claim with about 95% probability" in text
 
 
 def test_findings_name_a_sole_best_and_unclear_baselines(summary):
@@ -113,10 +115,11 @@ def test_findings_name_a_sole_best_and_unclear_baselines(summary):
     found = claims_of(rows, {"test_accuracy": "late"}, groups)
     lines = report.findings(summary, found, ["rgb_only"], {}, {})
     assert any(line.startswith("Best test accuracy: late 99.0%, ahead of every other ranked "
-                               "strategy (smallest margin, over early: +2.0 points")
+                               "strategy (smallest lead, over early: +2.0 points")
                for line in lines)
     assert any(line.startswith("1 of 2 fusion-baseline accuracy comparisons favour fusion "
-                               "clearly; not distinguishable: early vs rgb_only")
+                               "clearly; not distinguishable (interval not clear of 0 by the "
+                               "margin): early vs rgb_only")
                for line in lines)
 
 
@@ -158,9 +161,9 @@ def test_a_baseline_among_the_best_is_compared_with_the_best_either_way_round(su
     found = claims_of(rows, {"test_accuracy": "rgb_only"}, groups)
     text = " ".join(report.findings(summary, found, ["rgb_only"], {}, {}))
     assert "(2 strategies; the best by mean is rgb_only): rgb_only 99.5%, late 99.0%" in text
-    assert "(the largest, late: +0.5 points [-1.0, +2.0])" in text  # rgb_only - late
+    assert "(the largest, late: +0.5 points [-1.0, +2.0], margin 0.0)" in text  # rgb_only - late
     groups["test_accuracy"]["late"] = 2
     found = claims_of(rows, {"test_accuracy": "rgb_only"}, groups)
     text = " ".join(report.findings(summary, found, ["rgb_only"], {}, {}))
     assert "Best test accuracy: rgb_only 99.5%, ahead of every other ranked strategy " \
-        "(smallest margin, over late: +0.5 points [-1.0, +2.0])" in text
+        "(smallest lead, over late: +0.5 points [-1.0, +2.0])" in text
