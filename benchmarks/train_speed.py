@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import torch
+from machine import describe
 from torch.utils.data import DataLoader, Dataset
 
 from fusion import devices, strategies
@@ -114,6 +115,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3, help="seeds trained under each plan")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
+    print(describe())
     device = devices.resolve(args.device, key="--device")
     half = args.samples // 2
     synthetic = dataclasses.replace(SyntheticParams(), image_size=args.image_size,
