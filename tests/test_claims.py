@@ -87,7 +87,7 @@ def test_pooled_seed_term_blocks_on_shared_seeds():
 def test_the_margin_makes_claims_replicate_in_an_independent_run():
     """What the margin is for: 9 strategies with true means spread over a few times the seed
     noise, pairs of independent runs of 4 seeds each; a run's claims replicate (same
-    direction, interval off 0) in the other run at ~95% with the margin, and at ~78% without
+    direction, interval off 0) in the other run at 94.5% with the margin, and at 78% without
     it (replication 0.5: claims just clear of 0). The margin is a flat-prior prediction, not a
     correction for selection: where most true differences sit below the threshold, the few
     claims made replicate less often (README)."""
@@ -127,7 +127,7 @@ def test_nine_equal_strategies_rarely_split():
 def test_a_strategy_with_wide_seeds_rarely_makes_false_claims():
     """The pooled seed variance understates a strategy whose seeds spread more than the
     others'. One of 9 strategies of the same mean has 10x their seed spread: with the margin,
-    some false claim appears in ~5% of experiments at 4 seeds; without it, ~19%."""
+    some false claim appears in 4% of these experiments at 4 seeds; without it, 22%."""
     rng, false = np.random.default_rng(0), {0.95: [], 0.5: []}
     for _ in range(150):
         values = {f"s{k}": list(rng.normal(0.9, 0.1 if k == 0 else 0.01, 4)) for k in range(9)}
