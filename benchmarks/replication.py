@@ -55,17 +55,6 @@ def runs(folders: list[Path], group: int | None, replication: float
                                               p, replication) for s in sets}
 
 
-def interval(found: claims.Claims, metric: str, a: str, b: str) -> tuple[float, float, float]:
-    """a - b with its simultaneous interval, from the family's row for the pair either way."""
-    rows = found.rows[found.rows["metric"] == metric]
-    row = rows[(rows["a"] == a) & (rows["b"] == b)]
-    if len(row):
-        return tuple(row.iloc[0][["difference", "ci_low", "ci_high"]])
-    d, low, high = rows[(rows["a"] == b) & (rows["b"] == a)].iloc[0][
-        ["difference", "ci_low", "ci_high"]]
-    return -d, -high, -low
-
-
 def check(name: str, first: claims.Claims, other_name: str, other: claims.Claims
           ) -> tuple[int, int, int]:
     """(claims, replicated, reversed) of `first` in `other`, with a table of the claims."""
@@ -74,7 +63,7 @@ def check(name: str, first: claims.Claims, other_name: str, other: claims.Claims
     print("| metric | a - b | difference [interval] | other run | verdict |\n|---|---|---|---|---|")
     same = flipped = 0
     for r in first.clear.itertuples():
-        d, low, high = interval(other, r.metric, r.a, r.b)
+        d, low, high, _ = other.between(r.metric, r.a, r.b)
         verdict = claims.direction(r.metric, r.ci_low, r.ci_high) * \
             claims.direction(r.metric, low, high)
         same, flipped = same + (verdict > 0), flipped + (verdict < 0)

@@ -69,6 +69,17 @@ class Claims:
         claims."""
         return self.rows[self.rows["clear"]]
 
+    def between(self, metric: str, a: str, b: str) -> tuple[float, float, float, float]:
+        """(difference a - b, ci_low, ci_high, margin) from the family's row for the pair, which
+        may hold it either way round (a fusion strategy comes first against a baseline)."""
+        columns = ["difference", "ci_low", "ci_high", "margin"]
+        rows = self.rows[self.rows["metric"] == metric]
+        row = rows[(rows["a"] == a) & (rows["b"] == b)]
+        if len(row):
+            return tuple(row.iloc[0][columns])
+        d, low, high, margin = rows[(rows["a"] == b) & (rows["b"] == a)].iloc[0][columns]
+        return -d, -high, -low, margin
+
 
 def direction(metric: str, low: float, high: float, margin: float = 0.0) -> int:
     """+1 when the interval of a - b says a is better by more than `margin`, -1 when b is, 0

@@ -116,18 +116,6 @@ def _points(difference: float, low: float, high: float) -> str:
     return f"{100 * difference:+.1f} points [{100 * low:+.1f}, {100 * high:+.1f}]"
 
 
-def _from_best(rows: pd.DataFrame, best: str, other: str) -> tuple[float, float, float, float]:
-    """best - other with its simultaneous interval and replication margin, from the family's
-    row for the pair, which may hold it either way round (a fusion strategy comes first against
-    a baseline)."""
-    columns = ["difference", "ci_low", "ci_high", "margin"]
-    row = rows[(rows["a"] == best) & (rows["b"] == other)]
-    if len(row):
-        return tuple(row.iloc[0][columns])
-    d, low, high, margin = rows[(rows["a"] == other) & (rows["b"] == best)].iloc[0][columns]
-    return -d, -high, -low, margin
-
-
 def _group_lines(summary: Mapping[str, dict], claims: Claims) -> list[str]:
     lines = []
     for metric, label in TIERED.items():
@@ -135,18 +123,17 @@ def _group_lines(summary: Mapping[str, dict], claims: Claims) -> list[str]:
             continue
         scope = "" if metric == "test_accuracy" else " among the fusion strategies"
         best, group = claims.best[metric], claims.groups[metric]
-        rows = claims.rows[claims.rows["metric"] == metric]
         top = [n for n in sorted(group, key=lambda n: -summary[n][metric]) if group[n] == 1]
         means = ", ".join(f"{n} {100 * summary[n][metric]:.1f}%" for n in top)
         below = [n for n in group if group[n] == 2]
         if len(top) == 1 and below:
-            closest = min(below, key=lambda n: _from_best(rows, best, n)[0])
+            closest = min(below, key=lambda n: claims.between(metric, best, n)[0])
             lines.append(f"Best {label}{scope}: {means}, ahead of every other ranked strategy "
                          f"(smallest lead, over {closest}: "
-                         f"{_points(*_from_best(rows, best, closest)[:3])}).")
+                         f"{_points(*claims.between(metric, best, closest)[:3])}).")
         elif len(top) > 1:
             last = top[-1]
-            *difference, margin = _from_best(rows, best, last)
+            *difference, margin = claims.between(metric, best, last)
             lines.append(
                 f"Not distinguishable from the best {label}{scope} ({len(top)} strategies; "
                 f"the best by mean is {best}): {means}. None of their differences from {best} "

@@ -100,12 +100,8 @@ def test_the_margin_makes_claims_replicate_in_an_independent_run():
                                      for k, m in enumerate(np.linspace(0.90, 0.96, 9))}),
                             [], replication=replication) for _ in range(2)]
             for first, other in (runs, runs[::-1]):
-                rows = other.rows.set_index(["metric", "a", "b"])
                 for r in first.clear.itertuples():
-                    if (r.metric, r.a, r.b) in rows.index:
-                        low, high = rows.loc[(r.metric, r.a, r.b), ["ci_low", "ci_high"]]
-                    else:  # stored the other way round
-                        low, high = -rows.loc[(r.metric, r.b, r.a), ["ci_high", "ci_low"]]
+                    _, low, high, _ = other.between(r.metric, r.a, r.b)
                     made += 1
                     kept += direction(r.metric, r.ci_low, r.ci_high) * \
                         direction(r.metric, low, high) > 0
