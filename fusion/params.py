@@ -47,6 +47,7 @@ class SyntheticParams:
     light: str = "hemisphere"  # hemisphere: random, on the sensor's side | fixed: light_direction
     light_direction: tuple[float, float, float] = (-1.0, 0.0, 1.0)  # light: fixed; towards the
     # light in the sensor frame (x right, y forward, z up): by default from the upper left
+    light_spread_deg: float = 0.0  # light: fixed; each sample's light within this of it
     camera_failure: float = 0.1  # fraction of frames shot in the dark (RGB uninformative)
     lidar_failure: float = 0.1  # fraction of scans of a low-reflectivity object (few returns)
     # The LiDAR: a range image, one azimuth per row and one zenith per column
@@ -63,8 +64,10 @@ class SyntheticParams:
     shading: str = "lambertian"  # lambertian | flat: every lit pixel gets the object's colour
     colour_model: str = "channels"  # channels: each uniform in `colour` | hue: saturated colours
     colour: tuple[float, float] = (0.25, 1.0)  # albedo range: per channel, or a hue's brightness
+    saturation: tuple[float, float] = (1.0, 1.0)  # hue: HSV saturation range (< 1: pastel)
     rgb_noise: float = 0.02  # std of additive RGB noise, fraction of full scale
-    exposure: tuple[float, float] = (0.6, 1.4)
+    exposure: tuple[float, float] = (0.6, 1.4)  # camera gain range
+    gamma: float = 1.0  # the picture's encoding: light^(1 / gamma); 1 linear, 2.2 ~ sRGB
     ambient: tuple[float, float] = (0.05, 0.3)
 
 
@@ -74,31 +77,35 @@ SCENARIOS: dict[str, dict] = {
     # Sensor-failure benchmark: large centred objects on pixel-aligned grids, and 10% of frames
     # that lose the camera and 10% the LiDAR, so that neither modality alone is enough.
     "failures": {},
-    # The course's real data set, calibrated to its published figures (README: published vs
-    # generated): small objects 22-28 m away, off-centre, one fixed light from the upper left and
-    # a little behind (only the lit part shows: crescents), one flat saturated colour each, on a
-    # camera grid that is not the LiDAR's (the range image is the picture transposed, mirrored
-    # and zoomed ~1.6x); no injected failures or noise beyond a faint camera noise.
+    # The course's real data set, calibrated to its published figures and to real frames
+    # recovered from published plots (README: real vs generated): small objects 23.5-29.5 m away,
+    # off-centre but inside the field of view; lit from the upper left and a little in front,
+    # within 15 degrees of one direction (spheres show a compact lit disc, cubes graded faces),
+    # Lambertian in pastel colours, gamma-encoded; on a camera grid that is not the LiDAR's (the
+    # range image is the picture transposed, mirrored and zoomed ~1.5x, as fitted to real
+    # pairs); no injected failures or noise beyond a faint camera noise.
     "course": {
-        "centre_offset": 0.9,
+        "centre_offset": 0.65,
         "distance": [23.5, 29.5],
         "size": [3.2, 3.2],
         "cube_edge": 1.0,
         "light": "fixed",
-        "light_direction": [-1.0, 0.05, 1.0],
+        "light_direction": [-1.0, -0.3, 1.0],
+        "light_spread_deg": 15.0,
         "camera_failure": 0.0,
         "lidar_failure": 0.0,
         "depth_noise": 0.0,
         "dropout": 0.0,
         "camera": "pinhole",
-        "camera_hfov_deg": 45.6,
-        "camera_vfov_deg": 54.8,
-        "camera_azimuth_deg": -0.25,
+        "camera_hfov_deg": 48.1,
+        "camera_vfov_deg": 44.6,
+        "camera_azimuth_deg": 0.25,
         "camera_zenith_deg": -0.25,
         "camera_supersampling": 2,
-        "shading": "flat",
         "colour_model": "hue",
-        "colour": [0.9, 1.0],
+        "colour": [0.8, 0.95],
+        "saturation": [0.05, 0.85],
+        "gamma": 2.2,
         "rgb_noise": 0.0015,
         "exposure": [1.0, 1.0],
         "ambient": [0.0, 0.0],
@@ -115,10 +122,10 @@ SCENARIO_CAUSES: dict[str, str] = {
         "the baselines measures that injected failure rate, not fusion on real sensors"),
     "course": (
         "no injected failures; the LiDAR returns each object's whole silhouette (13-24 px "
-        "across at 22-28 m) while the camera shows only its lit part (a crescent or a cube's "
-        "edges, 30-80 lit pixels), on a camera grid that is not the range image's (the range "
-        "image is the picture transposed, mirrored and zoomed ~1.6x), so early fusion stacks "
-        "channels that do not correspond pixel by pixel"),
+        "across at 23.5-29.5 m) while the camera shows only its lit part (a compact disc or a "
+        "cube's lit faces, 45-95 lit pixels), on a camera grid that is not the range image's "
+        "(the range image is the picture transposed, mirrored and zoomed ~1.5x), so early "
+        "fusion stacks channels that do not correspond pixel by pixel"),
 }
 SYNTHETIC_RAW = "data/raw/synthetic"  # where `generate` writes; the default data.raw
 
@@ -435,6 +442,8 @@ def check_synthetic(s: SyntheticParams) -> None:
              s.light)
     _require(math.hypot(*s.light_direction) > 0, "synthetic.light_direction",
              "a non-zero vector [x, y, z]", s.light_direction)
+    _require(0 <= s.light_spread_deg <= 90, "synthetic.light_spread_deg", "degrees in [0, 90]",
+             s.light_spread_deg)
     for key in ("camera_failure", "lidar_failure"):
         v = getattr(s, key)
         _require(0 <= v <= 1, f"synthetic.{key}", "a fraction in [0, 1]", v)
@@ -458,8 +467,11 @@ def check_synthetic(s: SyntheticParams) -> None:
              s.colour_model)
     _require(0 <= s.colour[0] and s.colour[1] <= 1, "synthetic.colour", "values in [0, 1]",
              s.colour)
+    _require(0 <= s.saturation[0] and s.saturation[1] <= 1, "synthetic.saturation",
+             "values in [0, 1]", s.saturation)
     _require(s.rgb_noise >= 0, "synthetic.rgb_noise", "a number >= 0", s.rgb_noise)
     _require(s.exposure[0] >= 0, "synthetic.exposure", "non-negative gains", s.exposure)
+    _require(s.gamma > 0, "synthetic.gamma", "a number > 0", s.gamma)
     _require(0 <= s.ambient[0] and s.ambient[1] <= 1, "synthetic.ambient", "values in [0, 1]",
              s.ambient)
 

@@ -266,3 +266,33 @@ def test_cube_edge_scales_cubes_only():
     spheres = render_tiny("spheres", size=(3.0, 3.0), cube_edge=1.2)[2].objects
     np.testing.assert_allclose(cubes.size, 3.6)
     np.testing.assert_allclose(spheres.size, 3.0)
+
+
+def test_pastel_colours_have_a_saturation_in_the_saturation_range():
+    knobs = {**NOISE_FREE, "shading": "flat", "ambient": (1.0, 1.0), "exposure": (1.0, 1.0),
+             "colour_model": "hue", "colour": (1.0, 1.0), "saturation": (0.3, 0.5)}
+    rgb, _, scenes = render_tiny("spheres", n=16, **knobs)
+    colours = np.stack([image[mask][0, :3] for image, mask in zip(rgb, scenes.camera_hit,
+                                                                   strict=True)]) / 255
+    saturation = 1 - colours.min(axis=1) / colours.max(axis=1)
+    assert (saturation >= 0.3 - 2 / 255).all() and (saturation <= 0.5 + 2 / 255).all()
+    assert np.ptp(saturation) > 0.05
+
+
+def test_gamma_encodes_the_light_of_each_pixel():
+    knobs = {**NOISE_FREE, "ambient": (0.0, 0.0), "exposure": (1.0, 1.0), "colour": (1.0, 1.0)}
+    linear, _, scenes = render_tiny("spheres", **knobs)
+    encoded, _, _ = render_tiny("spheres", **knobs, gamma=2.0)
+    hit = scenes.camera_hit
+    expected = 255 * np.sqrt(linear[hit][:, :3] / 255)
+    np.testing.assert_allclose(encoded[hit][:, :3], expected, atol=8)  # linear's rounding
+    assert (encoded[hit][:, :3] >= linear[hit][:, :3]).all()
+
+
+def test_a_light_spread_draws_each_light_within_its_cone():
+    knobs = {"light": "fixed", "light_direction": (-1.0, -0.3, 1.0), "light_spread_deg": 15.0}
+    light = render_tiny("spheres", n=64, **knobs)[2].objects.light
+    axis = np.array(knobs["light_direction"]) / np.linalg.norm(knobs["light_direction"])
+    off = np.rad2deg(np.arccos(np.clip(light @ axis, -1, 1)))
+    np.testing.assert_allclose(np.linalg.norm(light, axis=1), 1)
+    assert off.max() <= 15 + 1e-9 and off.max() > 10 and len(np.unique(light, axis=0)) == 64

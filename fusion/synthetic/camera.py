@@ -8,10 +8,13 @@
   appears transposed, mirrored and at another scale in the range image.
 
 Each pixel averages `camera_supersampling`^2 rays spread over it (antialiased edges).
-Shading: `lambertian` (brightness = the cosine of the true normal with the light) or `flat`
-(every lit point gets the object's colour), over an ambient level drawn from `ambient`; a
-random colour (`colour_model`, `colour`) times an exposure gain from `exposure`; Gaussian noise
-of std `rgb_noise` (fraction of full scale) everywhere; black background; uint8, alpha 255.
+Shading: `lambertian` (brightness = the cosine of the true normal with the light: graded faces
+and discs) or `flat` (every lit point gets the object's colour), over an ambient level drawn
+from `ambient`; a random colour (`colour_model`, `colour`, `saturation`: pastel below 1) times
+an exposure gain from `exposure`; the pixel's light (averaged over its rays) encoded as
+light^(1 / `gamma`), as a renderer writes an sRGB picture (2.2: bright faces and highlights
+compressed, dim ones lifted; 1: linear); Gaussian noise of std `rgb_noise` (fraction of full
+scale) everywhere; black background; uint8, alpha 255.
 A camera failure (a frame shot in the dark) leaves the noise only.
 """
 
@@ -54,13 +57,15 @@ def _aim(params: SyntheticParams) -> np.ndarray:
 
 
 def _colours(rng, n: int, params: SyntheticParams) -> np.ndarray:
-    """(n, 1, 3) object colours: per channel uniform in `colour` (`channels`), or a saturated
-    colour of uniform hue at a brightness uniform in `colour` (`hue`)."""
+    """(n, 1, 3) object colours: per channel uniform in `colour` (`channels`), or an HSV colour
+    of uniform hue, saturation uniform in `saturation` and value uniform in `colour` (`hue`)."""
     if params.colour_model == "channels":
         return rng.uniform(*params.colour, size=(n, 1, 3))
     sixths = 6 * rng.random((n, 1, 1))  # hue, in sixths of the colour wheel (HSV, S = V = 1)
     saturated = np.clip(np.abs(sixths - [3, 2, 4]) * [1, -1, -1] + [-1, 2, 2], 0, 1)
-    return saturated * rng.uniform(*params.colour, size=(n, 1, 1))
+    value = rng.uniform(*params.colour, size=(n, 1, 1))
+    saturation = rng.uniform(*params.saturation, size=(n, 1, 1))
+    return (1 - saturation + saturation * saturated) * value
 
 
 def image(rng, hit, cosine, camera_failure, params: SyntheticParams) -> np.ndarray:
@@ -72,6 +77,7 @@ def image(rng, hit, cosine, camera_failure, params: SyntheticParams) -> np.ndarr
     response = cosine if params.shading == "lambertian" else cosine > 0
     shading = lit * (ambient + (1 - ambient) * response)  # (n, P * S)
     shading = shading.reshape(n, params.image_size**2, -1).mean(-1).astype(np.float32)  # (n, P)
+    shading **= 1 / params.gamma  # encoded (x ** 1.0 is x, bit for bit)
     albedo = _colours(rng, n, params) * rng.uniform(*params.exposure, size=(n, 1, 1))
     level = rng.standard_normal((n, shading.shape[1], 3), dtype=np.float32)  # 0..255 units
     level *= 255 * params.rgb_noise

@@ -6,7 +6,8 @@
   projected area, pi d^2 / 4 = 1.5 edge^2, so that apparent size says nothing of the class);
   a cube has a uniformly random 3D rotation.
 - Light: `hemisphere`, a random direction per sample on the sensor's side, or `fixed`, every
-  sample lit from `light_direction`.
+  sample lit from `light_direction`, or from a direction uniform within `light_spread_deg` of it
+  (a light that is not infinitely far: objects at different places see it from different sides).
 - Failures: a fraction `camera_failure` of samples is shot in the dark and a disjoint fraction
   `lidar_failure` has a surface of low reflectivity at the laser's wavelength.
 - Ray casting: exact ray-sphere and ray-box (slab method, box frame) intersections from the
@@ -85,13 +86,29 @@ def _random_rotations(rng, n: int) -> np.ndarray:
 
 
 def _sample_lights(rng, n: int, params: SyntheticParams) -> np.ndarray:
-    """(n, 3) unit light directions: `light_direction`, or uniform over the sensor's (-y) side."""
+    """(n, 3) unit light directions: about `light_direction`, or uniform over the sensor's (-y)
+    side."""
     if params.light == "fixed":
         light = np.asarray(params.light_direction, dtype=np.float64)
-        return np.broadcast_to(light / np.linalg.norm(light), (n, 3))
+        light = light / np.linalg.norm(light)
+        if params.light_spread_deg == 0:
+            return np.broadcast_to(light, (n, 3))
+        return _within_cone(rng, n, light, np.deg2rad(params.light_spread_deg))
     light = rng.standard_normal((n, 3))
     light[:, 1] = -np.abs(light[:, 1])
     return light / np.linalg.norm(light, axis=1, keepdims=True)
+
+
+def _within_cone(rng, n: int, axis: np.ndarray, half_angle: float) -> np.ndarray:
+    """(n, 3) unit vectors uniform over the cap of half-angle `half_angle` about unit `axis`."""
+    cos_off = rng.uniform(np.cos(half_angle), 1, size=(n, 1))
+    turn = rng.uniform(0, 2 * np.pi, size=(n, 1))
+    helper = np.eye(3)[np.argmin(np.abs(axis))]  # the basis vector least along the axis
+    first = np.cross(axis, helper)
+    first /= np.linalg.norm(first)
+    second = np.cross(axis, first)
+    sin_off = np.sqrt(1 - cos_off**2)
+    return cos_off * axis + sin_off * (np.cos(turn) * first + np.sin(turn) * second)
 
 
 def _sample_failures(rng, n: int, params: SyntheticParams) -> tuple[np.ndarray, np.ndarray]:
