@@ -6,7 +6,8 @@ One sensor model a module, so each can grow on its own:
 - `camera`: the RGBA picture, on the LiDAR's rays (pixel-aligned) or through a pinhole camera
   of its own (an ordinary picture, not aligned with the range image);
 - `render`: the three together for n samples; `writer`: the files of a whole data set;
-- `calibration`: the figures by which a rendered set is compared with the real one.
+- `calibration`: the figures by which a rendered set is compared with the real one;
+  `reference`: those figures of real frames recovered from published plots.
 The settings and their named scenarios are `fusion.params.SyntheticParams` and `SCENARIOS`.
 """
 
