@@ -20,7 +20,7 @@ class CountedOnce(Bootstrap):
 
     def _seed_term(self, name: str, metric: str) -> tuple[float, float]:
         var, df = super()._seed_term(name, metric)
-        x = self.correct[name].astype(float)  # (S, N)
+        x = self.samples[name]["test_accuracy"]  # (S, N)
         s, n = x.shape
         if metric != "test_accuracy" or s < 2:
             return var, df

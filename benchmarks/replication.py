@@ -1,8 +1,14 @@
-"""Do the comparison's claims replicate? Each strict-difference claim of one run (a difference
-whose simultaneous interval excludes 0, `fusion.claims`) is checked in another run of the same
-commit (other seeds, or another machine): it replicates when the other run's claims family
-gives the same difference an interval that excludes 0 in the same direction, and reverses when
-it excludes 0 in the other. Every ordered pair of runs is checked.
+"""Do the comparison's verdicts replicate? Each `better` and `equivalent` verdict of one run
+(`fusion.claims`) is checked in another run of the same commit (other seeds, or another
+machine), in two numbers that answer two questions:
+
+- an error rate: a `better` verdict keeps its sign when the other run's difference has the
+  same sign, and is reversed when the other run says `better` the other way round; an
+  `equivalent` verdict is contradicted when the other run's interval lies wholly beyond
+  +-delta (a difference larger than the margin, shown);
+- the other run's power: the verdict is made again (the same `better`, or `equivalent`).
+
+Every ordered pair of runs is checked.
 
     uv run python benchmarks/replication.py RUN_A RUN_B            # two runs, e.g. two machines
     uv run python benchmarks/replication.py --group 4 RUN [RUN...]  # disjoint seed sets
@@ -28,20 +34,19 @@ def predictions(run: Path, names: list[str]) -> dict[str, pd.DataFrame]:
     return {n: read_csv(run / f"plots/evaluate/{n}_predictions.csv", "predictions") for n in names}
 
 
-def analyse(tables: dict[str, pd.DataFrame], p: params.Params,
-            replication: float) -> claims.Claims:
-    boot = intervals.bootstrap(tables, p.evaluate.resamples, p.evaluate.seed, p.evaluate.ece_bins)
+def analyse(tables: dict[str, pd.DataFrame], p: params.Params) -> claims.Claims:
+    boot = intervals.bootstrap(tables, 1, p.evaluate.seed, p.evaluate.ece_bins)  # claims: analytic
     baselines = [n for n in p.strategies if p.strategy(n).fusion in report.UNIMODAL]
-    return claims.compare(boot, baselines, replication=replication)
+    return claims.compare(boot, baselines,
+                          {m: p.evaluate.equivalence.of(m) for m in claims.TIERED})
 
 
-def runs(folders: list[Path], group: int | None, replication: float
-         ) -> dict[str, claims.Claims]:
+def runs(folders: list[Path], group: int | None) -> dict[str, claims.Claims]:
     """Name -> the claims of each run: every folder, or the folders' seeds in sets of `group`."""
     p = params.load(folders[0] / "params.yaml")
     names = list(p.strategies)
     if group is None:
-        return {str(f): analyse(predictions(f, names), p, replication) for f in folders}
+        return {str(f): analyse(predictions(f, names), p) for f in folders}
     parts = [predictions(f, names) for f in folders]
     pooled = {n: pd.concat([part[n] for part in parts], ignore_index=True) for n in names}
     seeds = sorted(pooled[names[0]]["seed"].unique())
@@ -52,25 +57,46 @@ def runs(folders: list[Path], group: int | None, replication: float
     if len(sets) < 2:
         raise ValueError(f"--group {group}: {len(seeds)} seeds make fewer than two sets")
     return {f"seeds {s[0]}-{s[-1]}": analyse({n: t[t["seed"].isin(s)] for n, t in pooled.items()},
-                                              p, replication) for s in sets}
+                                              p) for s in sets}
+
+
+OUTCOMES = {"better": ("same sign", "claimed again", "reversed"),
+            "equivalent": ("not contradicted", "equivalent again", "contradicted")}
 
 
 def check(name: str, first: claims.Claims, other_name: str, other: claims.Claims
-          ) -> tuple[int, int, int]:
-    """(claims, replicated, reversed) of `first` in `other`, with a table of the claims."""
-    print(f"\nclaims of {name} in {other_name}: {len(first.clear)} of {len(first.rows)} "
-          f"comparisons (simultaneous level {100 * first.level:.2f}%)")
-    print("| metric | a - b | difference [interval] | other run | verdict |\n|---|---|---|---|---|")
-    same = flipped = 0
-    for r in first.clear.itertuples():
-        d, low, high, _ = other.between(r.metric, r.a, r.b)
-        verdict = claims.direction(r.metric, r.ci_low, r.ci_high) * \
-            claims.direction(r.metric, low, high)
-        same, flipped = same + (verdict > 0), flipped + (verdict < 0)
-        print(f"| {r.metric} | {r.a} - {r.b} | {100 * r.difference:+.1f} [{100 * r.ci_low:+.1f}, "
-              f"{100 * r.ci_high:+.1f}] | {100 * d:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}] | "
-              f"{['reversed', 'not replicated', 'replicated'][verdict + 1]} |")
-    return len(first.clear), same, flipped
+          ) -> dict[str, list[int]]:
+    """verdict -> [made, kept (same sign / not contradicted), made again, reversed /
+    contradicted] of `first`'s verdicts in `other`, with a table of them."""
+    made = first.rows[first.rows["verdict"].isin(OUTCOMES)]
+    print(f"\nverdicts of {name} in {other_name}: {len(made)} of {len(first.rows)} comparisons "
+          f"(simultaneous level {100 * first.level:.2f}%)")
+    print("| metric | a - b | verdict | difference [interval] | other run | outcome |\n"
+          "|---|---|---|---|---|---|")
+    counts = {v: [0, 0, 0, 0] for v in OUTCOMES}
+    for r in made.itertuples():
+        d, low, high, again = other.between(r.metric, r.a, r.b)
+        if r.verdict == "better":
+            sign = claims.direction(r.metric, r.ci_low, r.ci_high)
+            kept = sign * (1 if claims.METRICS[r.metric].higher_is_better else -1) * d > 0
+            bad = claims.direction(r.metric, low, high) == -sign
+            repeated = again == "better" and not bad
+        else:
+            bad = low > r.delta or high < -r.delta
+            kept, repeated = not bad, again == "equivalent"
+        c = counts[r.verdict]
+        c[0], c[1], c[2], c[3] = c[0] + 1, c[1] + kept, c[2] + repeated, c[3] + bad
+        outcome = OUTCOMES[r.verdict][2 if bad else 1 if repeated else 0 if kept else 2]
+        if not kept and not bad:
+            outcome = "other sign"
+        print(f"| {r.metric} | {r.a} - {r.b} | {r.verdict} | {100 * r.difference:+.1f} "
+              f"[{100 * r.ci_low:+.1f}, {100 * r.ci_high:+.1f}] | {100 * d:+.1f} "
+              f"[{100 * low:+.1f}, {100 * high:+.1f}] {again} | {outcome} |")
+    return counts
+
+
+def _rate(k: int, n: int) -> str:
+    return f"{k} of {n} ({100 * k / n:.0f}%)" if n else "none made"
 
 
 def main() -> None:
@@ -78,27 +104,24 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", type=Path, nargs="+")
     parser.add_argument("--group", type=int, help="cut the runs' pooled seeds into sets of K")
-    parser.add_argument("--replication", type=float, default=0.95,
-                        help="the claims' replication level (0.5: no margin, claims just clear "
-                             "of 0)")
     args = parser.parse_args()
     if args.group is None and len(args.runs) < 2:
         parser.error("give two runs or more, or --group K")
     print(describe())
-    found = runs(args.runs, args.group, args.replication)
-    print(f"# claims at replication level {args.replication}")
+    found = runs(args.runs, args.group)
     pairs = list(permutations(found, 2))
     totals = [check(a, found[a], b, found[b]) for a, b in pairs]
-    print("\n| run | claims | checks in the other runs | replicated | reversed |\n"
-          "|---|---:|---:|---:|---:|")
+    print("\n| run | better | same sign | claimed again | reversed | equivalent | not "
+          "contradicted | equivalent again | contradicted |\n" + "|---|" + "---:|" * 8)
     for run in found:
         mine = [t for (a, _), t in zip(pairs, totals, strict=True) if a == run]
-        n, same, flipped = (sum(x) for x in zip(*mine, strict=True))
-        print(f"| {run} | {len(found[run].clear)} | {n} | {same} ({100 * same / max(n, 1):.0f}%) "
-              f"| {flipped} |")
-    n, same, flipped = (sum(x) for x in zip(*totals, strict=True))
-    print(f"\n{len(found)} runs, {len(totals)} ordered pairs: replicated {same} of {n} claims "
-          f"({100 * same / max(n, 1):.0f}%), reversed {flipped}")
+        cells = [sum(t[v][i] for t in mine) for v in OUTCOMES for i in range(4)]
+        print(f"| {run} | " + " | ".join(str(c) for c in cells) + " |")
+    print(f"\n{len(found)} runs, {len(totals)} ordered pairs:")
+    for v, (kept, again, bad) in OUTCOMES.items():
+        made, k, a, b = (sum(t[v][i] for t in totals) for i in range(4))
+        print(f"- {v}: {made} verdicts checked; {kept} {_rate(k, made)}, {again} "
+              f"{_rate(a, made)}, {bad} {_rate(b, made)}")
 
 
 if __name__ == "__main__":

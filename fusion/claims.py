@@ -1,44 +1,49 @@
-"""What the comparison may claim, with the multiplicity of its claims accounted for, and only
-what another run would repeat.
+"""What the comparison may claim, with the multiplicity of its claims accounted for, and what it
+cannot resolve.
 
-The report makes one family of comparisons, each a difference a - b of one metric: every pair
-of ranked strategies, for each ranked metric (TIERED: test accuracy over every strategy;
-robustness over the fusion strategies only, since a baseline that ignores a sensor is
-trivially robust to its noise). Each difference gets a simultaneous interval: Bonferroni over
-the m comparisons, so every interval has confidence 1 - alpha / m and all of them hold together
-with probability at least 1 - alpha.
+The report makes one family of comparisons, each a difference a - b of one metric (a the better
+by mean): every pair of ranked strategies, for each ranked metric (TIERED: test accuracy over
+every strategy; robustness over the fusion strategies only, since a baseline that ignores a
+sensor is trivially robust to its noise). Each gets a simultaneous interval: Bonferroni over the
+m comparisons, so each interval has confidence 1 - alpha / m and all hold together with
+probability at least 1 - alpha. Each comparison ends in one of three verdicts:
 
-Seed variation in the family is one variance per metric, pooled over the strategies compared
-(`Bootstrap.pooled_seed_term`: the seeds are blocks, as in a randomised block design), as in
-Tukey's all-pairs comparisons: a strategy's own seed variance has S - 1 degrees of freedom, so
-with 3 seeds the t quantile at the family's level is about 50, and whether an interval excludes
-0 hinges on how close its few seeds happened to fall.
+- better: the interval excludes 0 ("a ahead of b by X points [lo, hi]");
+- equivalent: the whole interval lies within +-delta, the metric's practical margin (a param):
+  two one-sided tests, each at alpha / 2m;
+- inconclusive: neither; the run cannot tell.
 
-A claim ("a is better than b") is made only when its interval excludes 0 by more than a
-replication margin: t_{replication}(df) sqrt(2) se, with se the seed part of the difference's
-standard error. A run with other seeds (or on another machine) on the same test samples sees
-the difference moved by seed noise of variance 2 se^2, so a claim clear by that margin keeps
-its interval off 0 there with probability `replication` (0.95); a claim just clear of 0 would
-replicate about half the time (the README gives both rates, measured).
+The interval is analytic (Welch-Satterthwaite), so it does not move with a resampling seed. Its
+standard error has two parts:
 
-A strategy clearly below at least one other cannot be the best (group 2, "below the best");
-the others are "not distinguishable from the best" (group 1). Comparing all pairs, not only the
-best by mean against the rest, keeps the winner's curse out: the best by mean is chosen from the
-same data, so its lead over the rest is biased upwards (Hsu's multiple comparisons with the best
-rest on the same all-pairs view). Bonferroni rather than Holm: Holm's step-down decisions have
-no matching intervals, and every sentence quotes one.
+- test set: the paired difference over samples, var_i(x_i) / N with x_i the mean over a's seeds
+  of sample i's value minus b's (the comparison is paired on samples);
+- seeds: s_a^2 / S_a + s_b^2 / S_b, each strategy's own seed variance, moderated (empirical
+  Bayes, limma's squeezeVar, Smyth 2004): s_k^2 is shrunk towards a prior s_0^2 with d_0
+  degrees of freedom, both estimated from the spread of the strategies' log-variances; the
+  more alike the strategies' seed variances, the more df each borrows. Strategies whose seeds
+  spread far more than the others' (a collapse-prone one) keep most of their own variance.
+  The variances are moderated relative to the trend of a rate near its ceiling, [m (1 - m)]^2
+  (limma-trend), so that a baseline at 95% is not shrunk towards fusion strategies at 99.6%.
+
+with Satterthwaite degrees of freedom for the sum (the test term has N - 1). The method was
+chosen by simulation against each strategy's raw variance (Welch) and the earlier variance
+pooled over strategies plus a replication margin (`benchmarks/claims_simulation.py`).
+
+`detectable` is the difference a comparison detects with probability `POWER` at the family's
+level, from the same standard error: what the run can resolve.
 
 Strategies with fewer than two seeds are not ranked (their seed variation is unknown).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, special, stats
 
 from fusion.intervals import METRICS, Bootstrap
 
@@ -47,16 +52,18 @@ TIERED = {  # metrics ranked in groups: their label in sentences and figures
     "robustness_rgb": "robustness to camera noise",
     "robustness_lidar": "robustness to LiDAR noise and dropout",
 }
-COLUMNS = ["kind", "metric", "a", "b", "difference", "ci_low", "ci_high", "margin", "clear"]
+VERDICTS = ("better", "equivalent", "inconclusive")
+POWER = 0.8  # the probability at which `detectable` differences are detected
+COLUMNS = ["kind", "metric", "a", "b", "difference", "ci_low", "ci_high", "se_test", "se_seed",
+           "df", "delta", "detectable", "verdict"]
 
 
 @dataclass(frozen=True)
 class Claims:
     alpha: float  # family-wise error rate
-    replication: float  # probability that another run repeats a claim, at its margin
     rows: pd.DataFrame  # COLUMNS: one comparison of the family per row
     best: dict[str, str]  # metric -> the best ranked strategy by mean
-    groups: dict[str, dict[str, int]]  # metric -> ranked strategy -> 1 or 2
+    groups: dict[str, dict[str, str]]  # metric -> ranked strategy -> its place (GROUPS)
 
     @property
     def level(self) -> float:
@@ -65,20 +72,27 @@ class Claims:
 
     @property
     def clear(self) -> pd.DataFrame:
-        """The comparisons whose interval excludes 0 by their margin: the strict-difference
-        claims."""
-        return self.rows[self.rows["clear"]]
+        """The comparisons whose verdict is `better`."""
+        return self.rows[self.rows["verdict"] == "better"]
 
-    def between(self, metric: str, a: str, b: str) -> tuple[float, float, float, float]:
-        """(difference a - b, ci_low, ci_high, margin) from the family's row for the pair, which
-        may hold it either way round (a fusion strategy comes first against a baseline)."""
-        columns = ["difference", "ci_low", "ci_high", "margin"]
+    def between(self, metric: str, a: str, b: str) -> tuple[float, float, float, str]:
+        """(difference a - b, ci_low, ci_high, verdict) from the family's row for the pair,
+        which may hold it either way round."""
         rows = self.rows[self.rows["metric"] == metric]
+        columns = ["difference", "ci_low", "ci_high", "verdict"]
         row = rows[(rows["a"] == a) & (rows["b"] == b)]
         if len(row):
             return tuple(row.iloc[0][columns])
-        d, low, high, margin = rows[(rows["a"] == b) & (rows["b"] == a)].iloc[0][columns]
-        return -d, -high, -low, margin
+        d, low, high, verdict = rows[(rows["a"] == b) & (rows["b"] == a)].iloc[0][columns]
+        return -d, -high, -low, verdict
+
+
+GROUPS = {  # a ranked strategy's place against the best by mean, in the table and findings
+    "top": "the best by mean",
+    "equivalent": "equivalent to the best (within +-delta)",
+    "below": "below another strategy (some `better` verdict against it)",
+    "inconclusive": "neither below another nor equivalent to the best",
+}
 
 
 def direction(metric: str, low: float, high: float, margin: float = 0.0) -> int:
@@ -90,48 +104,206 @@ def direction(metric: str, low: float, high: float, margin: float = 0.0) -> int:
     return -1 if max(sign * low, sign * high) < -margin else 0
 
 
-def compare(boot: Bootstrap, baselines: Sequence[str], alpha: float = 0.05,
-            replication: float = 0.95) -> Claims:
-    """The report's family of comparisons with simultaneous intervals and replication
-    margins, and the groups."""
-    for name, value in (("alpha", alpha), ("replication", replication)):
-        if not 0 < value < 1:
-            raise ValueError(f"{name}: expected a level in (0, 1), got {value}")
+def verdict(metric: str, low: float, high: float, delta: float) -> str:
+    """better (the interval excludes 0), equivalent (it lies within +-delta) or
+    inconclusive."""
+    if direction(metric, low, high):
+        return "better"
+    return "equivalent" if -delta < low and high < delta else "inconclusive"
+
+
+def _trigamma_inverse(x: float) -> float:
+    """y with trigamma(y) = x (x > 0), by Newton's method on 1 / trigamma (limma's)."""
+    y = 0.5 + 1 / x
+    for _ in range(50):
+        tri = special.polygamma(1, y)
+        step = tri * (1 - tri / x) / special.polygamma(2, y)
+        y += step
+        if -step / y < 1e-8:
+            break
+    return float(y)
+
+
+def moderated(variances: np.ndarray, dfs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Empirical-Bayes moderated variances and their df (Smyth 2004, limma's squeezeVar).
+
+    log s_k^2 is modelled as log s_0^2 plus the log of a scaled chi-square(d_k) / d_k plus a
+    prior spread: d_0 and s_0^2 by the method of moments, d_0 capped at sum(d_k) (the pooled
+    df: never more than all seeds together). Posterior s~_k^2 = (d_0 s_0^2 + d_k s_k^2) /
+    (d_0 + d_k) with d_0 + d_k df."""
+    v, d = np.asarray(variances, float), np.asarray(dfs, float)
+    floor = 1e-6 * np.median(v[v > 0]) if (v > 0).any() else 1e-12
+    e = np.log(np.maximum(v, floor)) - special.digamma(d / 2) + np.log(d / 2)
+    spread = e.var(ddof=1) - special.polygamma(1, d / 2).mean() if len(e) > 1 else 0.0
+    d0 = min(2 * _trigamma_inverse(spread), d.sum()) if spread > 0 else d.sum()
+    s0 = np.exp(e.mean() + special.digamma(d0 / 2) - np.log(d0 / 2))
+    return (d0 * s0 + d * v) / (d0 + d), d0 + d
+
+
+def moderated_with_trend(variances: np.ndarray, dfs: np.ndarray, means: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """`moderated` on the scale of the mean-variance trend of a rate-like metric (limma-trend):
+    a seed effect of fixed size on the logit scale moves a rate m by about m (1 - m) times
+    it, so seed variances shrink as [m (1 - m)]^2 towards the ceiling and a baseline at 95%
+    spreads far more than a fusion strategy at 99.6% with the same instability."""
+    m = np.clip(means, 1e-3, 1 - 1e-3)
+    trend = (m * (1 - m)) ** 2
+    moderated_variances, dfs = moderated(variances / trend, dfs)
+    return moderated_variances * trend, dfs
+
+
+Moderation = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def seed_terms(boot: Bootstrap, metric: str, names: Sequence[str],
+               variance: Moderation = moderated_with_trend) -> dict[str, tuple[float, float]]:
+    """name -> (seed variance of one run's metric, its df) over `names`: each strategy's own
+    sample variance, passed with its df and mean through `variance`."""
+    raw = np.array([boot.values[n][metric].var(ddof=1) for n in names])
+    dfs = np.array([len(boot.seeds[n]) - 1.0 for n in names])
+    means = np.array([boot.values[n][metric].mean() for n in names])
+    variances, dfs = variance(raw, dfs, means)
+    return {n: (float(v), float(df)) for n, v, df in zip(names, variances, dfs, strict=True)}
+
+
+def standard_error(boot: Bootstrap, a: str, b: str, metric: str,
+                   terms: Mapping[str, tuple[float, float]]) -> tuple[float, float, float]:
+    """(se of the test-set part, se of the seed part, Satterthwaite df of their sum) of the
+    mean difference a - b."""
+    x = boot.samples[a][metric].mean(0) - boot.samples[b][metric].mean(0)  # (N,) paired
+    parts = [(x.var(ddof=1) / len(x), len(x) - 1.0)]
+    parts += [(terms[n][0] / len(boot.seeds[n]), terms[n][1]) for n in (a, b)]
+    return (float(np.sqrt(parts[0][0])), float(np.sqrt(parts[1][0] + parts[2][0])),
+            satterthwaite(parts))
+
+
+def satterthwaite(parts: Sequence[tuple[float, float]]) -> float:
+    """Degrees of freedom of a sum of independent variance estimates (variance, df)."""
+    total = sum(v for v, _ in parts)
+    return float(total**2 / sum(v**2 / df for v, df in parts if v > 0)) if total > 0 else np.inf
+
+
+def detectable(se: float, df: float, level: float, power: float = POWER) -> float:
+    """The true difference that an interval of confidence `level` (half-width t se) excludes 0
+    for with probability `power`: (t_{(1 + level) / 2} + t_{power}) se."""
+    return float((stats.t.ppf((1 + level) / 2, df) + stats.t.ppf(power, df)) * se)
+
+
+def compare(boot: Bootstrap, baselines: Sequence[str], deltas: Mapping[str, float],
+            alpha: float = 0.05, variance: Moderation = moderated_with_trend,
+            metrics: Sequence[str] = tuple(TIERED)) -> Claims:
+    """The report's family of comparisons over `metrics` (some of TIERED) with simultaneous
+    intervals and verdicts (a metric's equivalence margin from `deltas`), and the groups;
+    `variance` treats the strategies' seed variances (the simulation compares choices)."""
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha: expected a level in (0, 1), got {alpha}")
+    unknown = [m for m in metrics if m not in TIERED]
+    if unknown:
+        raise ValueError(f"metrics: {unknown} are not ranked; expected some of {list(TIERED)}")
+    missing = [m for m in metrics if m not in deltas or not deltas[m] > 0]
+    if missing:
+        raise ValueError(f"deltas: expected a margin > 0 for each of {missing}")
     ranked = [n for n in boot.strategies if n not in boot.flagged]
     fusion = [n for n in ranked if n not in baselines]
     family, best, among = [], {}, {}
-    for metric in TIERED:
+    for metric in metrics:
         among[metric] = ranked if metric == "test_accuracy" else fusion
         sign = 1 if METRICS[metric].higher_is_better else -1
         order = sorted(among[metric], key=lambda n: -sign * boot.values[n][metric].mean())
-        if not order:
+        if len(order) < 2:
             continue
         best[metric] = order[0]
-        for i, a in enumerate(order):  # a - b with a the better by mean, fusion before baseline
+        for i, a in enumerate(order):  # a - b with a the better by mean
             for b in order[i + 1:]:
-                if a in baselines and b not in baselines:
-                    a, b = b, a
-                kind = ("baseline" if b in baselines and a not in baselines
+                kind = ("baseline" if (a in baselines) != (b in baselines)
                         else "best" if a == order[0] else "pair")
                 family.append((kind, metric, a, b))
     level = 1 - alpha / max(len(family), 1)
-    pooled = {m: boot.pooled_seed_term(m, among[m]) for m in best}
+    terms = {m: seed_terms(boot, m, among[m], variance) for m in best}
     rows = []
     for kind, metric, a, b in family:
-        d, low, high = boot.difference(a, b, metric, level, pooled[metric])
-        variance, df = pooled[metric]
-        se = np.sqrt(variance * (1 / len(boot.seeds[a]) + 1 / len(boot.seeds[b])))
-        margin = stats.t.ppf(replication, df) * np.sqrt(2) * se if df else 0.0
-        rows.append((kind, metric, a, b, d, low, high, margin,
-                     direction(metric, low, high, margin) != 0))
-    table = pd.DataFrame(rows, columns=COLUMNS).astype({"clear": bool})
-    groups = {}
-    for metric in best:
-        mine = table[table["clear"] & (table["metric"] == metric)]
-        below = {r.b if direction(metric, r.ci_low, r.ci_high) > 0 else r.a
-                 for r in mine.itertuples()}
-        groups[metric] = {n: 2 if n in below else 1 for n in among[metric]}
-    return Claims(alpha, replication, table, best, groups)
+        se_test, se_seed, df = standard_error(boot, a, b, metric, terms[metric])
+        se = np.hypot(se_test, se_seed)
+        d = float(boot.values[a][metric].mean() - boot.values[b][metric].mean())
+        half = stats.t.ppf((1 + level) / 2, df) * se
+        rows.append((kind, metric, a, b, d, d - half, d + half, se_test, se_seed, df,
+                     deltas[metric], detectable(se, df, level),
+                     verdict(metric, d - half, d + half, deltas[metric])))
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    return Claims(alpha, table, best, {m: _groups(table, m, among[m], best[m]) for m in best})
+
+
+def _groups(table: pd.DataFrame, metric: str, names: Sequence[str], best: str) -> dict[str, str]:
+    rows = table[table["metric"] == metric]
+    beaten = set(rows.loc[rows["verdict"] == "better", "b"])
+    with_best = {r.b: r.verdict for r in rows[rows["a"] == best].itertuples()}
+    return {n: "top" if n == best else "below" if n in beaten
+            else "equivalent" if with_best[n] == "equivalent" else "inconclusive" for n in names}
+
+
+def collapses(accuracy: Mapping[str, Sequence[float]], points: float,
+              confidence: float = 0.95) -> dict[str, tuple[int, int, float, float]]:
+    """name -> (collapsed seeds, seeds, ci_low, ci_high): a seed collapses when its accuracy is
+    more than `points` below its strategy's median; Clopper-Pearson interval of the rate."""
+    out = {}
+    for name, values in accuracy.items():
+        v = np.asarray(values, float)
+        k = int((v < np.median(v) - points).sum())
+        ci = stats.binomtest(k, len(v)).proportion_ci(confidence, "exact")
+        out[name] = (k, len(v), float(ci.low), float(ci.high))
+    return out
+
+
+def seeds_needed(se_test: float, n: int, seed_variance: float, difference: float,
+                 level: float, seeds: Sequence[int] = (4, 8, 16, 32),
+                 borrowed: float = 0.0) -> dict[int, float]:
+    """Seeds per strategy -> test samples needed to detect `difference` with probability POWER
+    at `level` (inf when the seeds alone cannot), scaling this run's variance components: the
+    test part as 1 / N from `se_test` at `n` samples, the seed part 2 v / S with S - 1 df plus
+    the `borrowed` prior df of the moderation."""
+    out = {}
+    grid = np.log(np.geomspace(2, 1e7, 300))  # the df fall as N grows: not monotone, so scan
+    for s in seeds:
+        def gap(log_n: float, s: int = s) -> float:
+            parts = [(se_test**2 * n / np.exp(log_n), np.exp(log_n) - 1)]
+            parts += [(seed_variance / s, s - 1 + borrowed)] * 2
+            se = np.sqrt(sum(v for v, _ in parts))
+            return detectable(se, satterthwaite(parts), level) - difference
+
+        below = [i for i, x in enumerate(grid) if gap(x) <= 0]
+        if not below:
+            out[s] = np.inf
+            continue
+        first = below[0]
+        root = grid[0] if first == 0 else optimize.brentq(gap, grid[first - 1], grid[first])
+        out[s] = float(np.ceil(np.exp(root)))
+    return out
+
+
+TARGETS = {"test_accuracy": 0.01, "robustness_rgb": 0.05, "robustness_lidar": 0.05}
+
+
+def requirements(boot: Bootstrap, found: Claims, targets: Mapping[str, float] = TARGETS
+                 ) -> dict[str, tuple[float, dict[int, float]]]:
+    """metric -> (target difference, seeds -> test samples needed to detect it), for two
+    fusion strategies with the median moderated seed variance of the metric (and its borrowed
+    df) and the median test-set term of the comparisons between fusion strategies, at the
+    family's level."""
+    out = {}
+    for metric, difference in targets.items():
+        rows = found.rows[found.rows["metric"] == metric]
+        if rows.empty:
+            continue
+        names = sorted(set(rows["a"]) | set(rows["b"]), key=boot.strategies.index)
+        terms = seed_terms(boot, metric, names)
+        variance = float(np.median([v for v, _ in terms.values()]))
+        borrowed = float(np.median([df - (len(boot.seeds[k]) - 1)  # d_0 of the moderation
+                                    for k, (_, df) in terms.items()]))
+        fusion = rows[rows["kind"] != "baseline"]
+        n = boot.samples[names[0]][metric].shape[1]
+        out[metric] = (difference, seeds_needed(float(fusion["se_test"].median()), n, variance,
+                                                difference, found.level, borrowed=borrowed))
+    return out
 
 
 def holm(p: Sequence[float]) -> np.ndarray:

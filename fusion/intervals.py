@@ -23,8 +23,8 @@ A difference a - b on the same seeds is paired on them: atoms mean_s (v^a_{s,b} 
 and scale sd_d / sqrt(S), sd_d the std of d_s = v^a_s - v^b_s, df S - 1. On different seeds the
 scale is sqrt(std_a^2 / S_a + std_b^2 / S_b) with Welch-Satterthwaite degrees of freedom.
 
-The report's family of claims (`fusion.claims`) uses one seed variance per metric instead,
-pooled over the strategies it compares (`Bootstrap.pooled_seed_term`), with the same atoms.
+The report's family of claims (`fusion.claims`) uses analytic intervals instead, from the
+per-sample columns kept here (`Bootstrap.samples`), so its endpoints do not depend on `seed`.
 
 A strategy with one seed has no seed std of its own: it borrows, per metric, the largest seed
 std among the strategies with two or more seeds (and that strategy's df), and is compared
@@ -33,13 +33,12 @@ two seeds do intervals cover test-set variation alone.
 
 The probability of improvement P(a better than b) (Bouthillier et al. 2021, as in rliable) is
 the share of seed pairs (s of a, t of b) where run s of a beats run t of b, ties counting
-half; its interval is the percentile interval over the shared test resamples with each
-strategy's seeds resampled with replacement. Unlike a one-sided bootstrap p-value it does not
-go to 0 or 1 as seeds grow: it estimates how often a fresh run of a beats a fresh run of b.
+half: a Mann-Whitney estimate of how often a fresh run of a beats a fresh run of b. Its interval
+is Newcombe's (2006, method 5) score interval for that statistic, exact in the seed counts and
+never degenerate: 4 seeds of a that all beat 4 of b give [0.60, 1], not [1, 1].
 
 Every metric of every seed and resample comes from one product of W with per-sample columns.
-W and the seed resamples are drawn from `seed` (the latter per strategy pair): same inputs and
-seed, same outputs.
+W is drawn from `seed`: same inputs and seed, same outputs.
 """
 
 from __future__ import annotations
@@ -167,6 +166,22 @@ def quantiles(atoms: np.ndarray, scale: float, df: float, probs: Sequence[float]
     return np.array(out)
 
 
+def newcombe(share: float, m: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Newcombe's (2006) method-5 score interval for a Mann-Whitney share from m x n pairs: the
+    roots of (theta - share)^2 = z^2 V(theta), with Hanley and McNeil's variance at theta."""
+    z = special.ndtri(_bounds(confidence)[1])
+    k = (m + n) / 2 - 1
+
+    def excess(theta: float) -> float:
+        v = theta * (1 - theta) * (1 + k * (1 - theta) / (2 - theta) + k * theta / (1 + theta))
+        return (theta - share) ** 2 - z**2 * v / (m * n)
+
+    inside = min(max(share, 1e-12), 1 - 1e-12)  # V > 0: excess < 0 there, > 0 at a far bound
+    low = 0.0 if share <= 0 else optimize.brentq(excess, 0.0, inside)
+    high = 1.0 if share >= 1 else optimize.brentq(excess, inside, 1.0)
+    return float(low), float(high)
+
+
 def _bounds(confidence: float) -> tuple[float, float]:
     if not 0 < confidence < 1:
         raise ValueError(f"confidence: expected a level in (0, 1), got {confidence}")
@@ -185,7 +200,7 @@ class Bootstrap:
     seeds: dict[str, list[int]]
     values: dict[str, dict[str, np.ndarray]]  # strategy -> metric -> (S,)
     resampled: dict[str, dict[str, np.ndarray]]  # strategy -> metric -> (B, S)
-    correct: dict[str, np.ndarray]  # strategy -> (S, N) bool, for tests across seeds
+    samples: dict[str, dict[str, np.ndarray]]  # strategy -> metric of MEANS -> (S, N) per sample
     seed: int = 0
 
     @property
@@ -229,34 +244,12 @@ class Bootstrap:
             out[name] = row
         return out
 
-    def pooled_seed_term(self, metric: str, names: Sequence[str]) -> tuple[float, int]:
-        """(seed variance pooled over the strategies `names`, its df), for comparing them.
-
-        When they all ran the same seeds, the seeds are blocks, as in a randomised block
-        design: the residual mean square of the additive model strategy + seed, df
-        (K - 1)(S - 1), so a seed effect shared by every strategy cancels as in a paired
-        difference. Otherwise the within-strategy mean square, df sum(S_k - 1). Strategies with
-        one seed add nothing; (0, 0) when none has two."""
-        names = [n for n in names if len(self.seeds[n]) > 1]
-        if len(names) > 1 and all(self.seeds[n] == self.seeds[names[0]] for n in names):
-            x = np.stack([self.values[n][metric] for n in names])  # (K, S)
-            residual = x - x.mean(1, keepdims=True) - x.mean(0, keepdims=True) + x.mean()
-            df = (x.shape[0] - 1) * (x.shape[1] - 1)
-        else:
-            residual = np.concatenate([self.values[n][metric] - self.values[n][metric].mean()
-                                       for n in names] or [np.zeros(0)])
-            df = sum(len(self.seeds[n]) - 1 for n in names)
-        return (float((residual**2).sum() / df), df) if df else (0.0, 0)
-
-    def difference(self, a: str, b: str, metric: str, confidence: float = 0.95,
-                   pooled: tuple[float, int] | None = None) -> tuple[float, float, float]:
-        """(mean difference a - b, ci_low, ci_high) of `metric`; with `pooled` (a seed variance
-        and its df, `pooled_seed_term`), the seed term is that variance's, not the pair's own."""
+    def difference(self, a: str, b: str, metric: str,
+                   confidence: float = 0.95) -> tuple[float, float, float]:
+        """(mean difference a - b, ci_low, ci_high) of `metric`."""
         va, vb = self.values[a][metric], self.values[b][metric]
         atoms = self.resampled[a][metric].mean(1) - self.resampled[b][metric].mean(1)  # (B,)
-        if pooled is not None:
-            scale, df = np.sqrt(pooled[0] * (1 / len(va) + 1 / len(vb))), pooled[1]
-        elif self.seeds[a] == self.seeds[b] and len(va) > 1:  # paired on seeds
+        if self.seeds[a] == self.seeds[b] and len(va) > 1:  # paired on seeds
             scale, df = _std(va - vb) / np.sqrt(len(va)), len(va) - 1
         else:  # Welch on each mean's seed variance
             parts = [self._seed_term(a, metric), self._seed_term(b, metric)]
@@ -270,19 +263,9 @@ class Bootstrap:
                     confidence: float = 0.95) -> tuple[float, float, float]:
         """(P(a better than b) over seed pairs, ci_low, ci_high)."""
         sign = 1 if METRICS[metric].higher_is_better else -1
-
-        def share(va: np.ndarray, vb: np.ndarray) -> np.ndarray:  # (..., Sa), (..., Sb)
-            gap = sign * (va[..., :, None] - vb[..., None, :])
-            return (gap > 0).mean((-2, -1)) + 0.5 * (gap == 0).mean((-2, -1))
-
-        ra, rb = self.resampled[a][metric], self.resampled[b][metric]  # (B, S)
-        i, j = self.strategies.index(a), self.strategies.index(b)
-        rng = np.random.default_rng([self.seed, 2, i, j])
-        pick_a = rng.integers(0, ra.shape[1], ra.shape)  # seeds resampled with replacement
-        pick_b = rng.integers(0, rb.shape[1], rb.shape)
-        dist = share(np.take_along_axis(ra, pick_a, 1), np.take_along_axis(rb, pick_b, 1))
-        low, high = np.quantile(dist, _bounds(confidence))
-        return float(share(self.values[a][metric], self.values[b][metric])), low, high
+        gap = sign * (self.values[a][metric][:, None] - self.values[b][metric][None, :])
+        share = float((gap > 0).mean() + 0.5 * (gap == 0).mean())
+        return (share, *newcombe(share, *gap.shape, confidence))
 
     def pairwise(self, metrics: Sequence[str] | None = None,
                  confidence: float = 0.95) -> pd.DataFrame:
@@ -297,7 +280,7 @@ class Bootstrap:
     def homogeneity(self, name: str) -> float:
         """p-value of Cochran's Q test that every seed of `name` has the same accuracy, paired
         on the test samples (1.0 for one seed, or when all seeds agree on every sample)."""
-        x = self.correct[name].astype(float)  # (S, N)
+        x = self.samples[name]["test_accuracy"]  # (S, N) 1 correct, 0 wrong
         k = len(x)
         per_sample = x.sum(0)  # (N,)
         denominator = k * per_sample.sum() - (per_sample**2).sum()
@@ -342,6 +325,6 @@ def bootstrap(
     values = {k: {m: v[0, owner == k] for m, v in out.items()} for k in runs}  # (S,)
     resampled = {k: {m: v[1:, owner == k] for m, v in out.items()} for k in runs}  # (B, S)
     seeds = {name: list(by_seed) for name, by_seed in runs.items()}
-    correct = {name: np.stack([np.asarray(r["correct"], bool) for r in by_seed.values()])
-               for name, by_seed in runs.items()}
-    return Bootstrap(list(tables), seeds, values, resampled, correct, seed)
+    samples = {name: {m: np.stack([np.asarray(r[c], float) for r in by_seed.values()])
+                      for m, c in MEANS.items()} for name, by_seed in runs.items()}
+    return Bootstrap(list(tables), seeds, values, resampled, samples, seed)

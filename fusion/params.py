@@ -141,8 +141,8 @@ class DataParams:
 @dataclass(frozen=True)
 class SplitParams:
     seed: int = 0
-    val: float = 0.15
-    test: float = 0.15
+    val: float = 0.15  # a fraction of the samples (< 1), or a sample count (>= 1)
+    test: float = 0.15  # likewise: a count keeps the test set's size apart from the training's
 
 
 @dataclass(frozen=True)
@@ -166,6 +166,18 @@ class TrainParams:
 
 
 @dataclass(frozen=True)
+class Equivalence:
+    """Practical margins: a difference within +-delta counts as none (fractions, 0.005 = 0.5
+    points)."""
+
+    accuracy: float = 0.005  # test accuracy
+    robustness: float = 0.02  # robustness metrics (corrupted / clean accuracy)
+
+    def of(self, metric: str) -> float:
+        return self.robustness if metric.startswith("robustness") else self.accuracy
+
+
+@dataclass(frozen=True)
 class EvaluateParams:
     batch_size: int = 64
     seed: int = 0  # corruption draws
@@ -175,7 +187,9 @@ class EvaluateParams:
     drop_levels: tuple[float, ...] = (0.0, 0.5, 0.9)  # fraction of LiDAR returns dropped
     ece_bins: int = 15
     latency_repeats: int = 20
-    resamples: int = 2000  # bootstrap resamples of the comparison (aggregate only)
+    resamples: int = 2000  # bootstrap resamples of each strategy's interval (aggregate only)
+    equivalence: Equivalence = field(default_factory=Equivalence)  # aggregate only
+    collapse: float = 0.01  # a seed this far below its strategy's median accuracy collapsed
     gallery: int = 16  # test samples shown in the aggregate gallery (aggregate only)
 
 
@@ -485,8 +499,10 @@ def _check_ranges(p: Params) -> None:
     _require(sp.seed >= 0, "split.seed", "an integer >= 0", sp.seed)
     for key in ("val", "test"):
         v = getattr(sp, key)
-        _require(0 < v < 1, f"split.{key}", "a fraction in (0, 1)", v)
-    _require(sp.val + sp.test < 1, "split", "val + test < 1", (sp.val, sp.test))
+        _require(0 < v < 1 or (v >= 1 and v == int(v)), f"split.{key}",
+                 "a fraction in (0, 1) or a whole sample count >= 1", v)
+    fractions = [v for v in (sp.val, sp.test) if v < 1]
+    _require(sum(fractions) < 1, "split", "val + test < 1 for fractions", (sp.val, sp.test))
 
     _check_model(p.model, "model")
     _check_train(p.train, "train")
@@ -502,6 +518,10 @@ def _check_ranges(p: Params) -> None:
              e.latency_repeats)
     _require(e.resamples >= 100, "evaluate.resamples", "an integer >= 100", e.resamples)
     _require(e.gallery >= 0, "evaluate.gallery", "an integer >= 0", e.gallery)
+    for key in ("accuracy", "robustness"):
+        v = getattr(e.equivalence, key)
+        _require(0 < v < 1, f"evaluate.equivalence.{key}", "a fraction in (0, 1)", v)
+    _require(0 < e.collapse < 1, "evaluate.collapse", "a fraction in (0, 1)", e.collapse)
 
 
 def _check_levels(levels: tuple[float, ...], key: str, upper: float) -> None:

@@ -1,7 +1,8 @@
 """The comparison in numbers and words: the summary per strategy, the table (DataFrame and
-Markdown) and finding sentences, each generated from the claims of `fusion.claims`, so that no
-sentence ranks two strategies whose difference could be 0 once the report's many comparisons
-are accounted for.
+Markdown) and finding sentences, each generated from the verdicts of `fusion.claims` (better,
+equivalent, inconclusive), so that no sentence ranks two strategies whose difference could be 0
+once the report's many comparisons are accounted for, and none calls equal what it cannot
+bound.
 
 Inputs are plain dicts and DataFrames; no torch.
 """
@@ -14,7 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from fusion.claims import TIERED, Claims, holm
+from fusion.claims import GROUPS, POWER, TIERED, Claims, holm
 from fusion.intervals import METRICS
 
 COST_KEYS = ("params", "flops", "latency_ms", "throughput")  # measured once per strategy
@@ -24,10 +25,13 @@ __all__ = ["TIERED", "UNIMODAL", "comparison_table", "findings", "summarize", "t
 
 
 def summarize(intervals: Mapping[str, dict], train: Mapping[str, dict],
-              evaluated: Mapping[str, dict]) -> dict[str, dict]:
+              evaluated: Mapping[str, dict],
+              collapsed: Mapping[str, tuple[int, int, float, float]] | None = None
+              ) -> dict[str, dict]:
     """Per strategy: the seed-dependent metrics with their intervals (from `Bootstrap.summary`),
-    the cost measured once (`evaluated[name]["cost"]`) and the median of the train metrics over
-    seeds (`train[name]["seeds"]`)."""
+    the cost measured once (`evaluated[name]["cost"]`), the median of the train metrics over
+    seeds (`train[name]["seeds"]`) and the seed collapse rate with its interval
+    (`claims.collapses`)."""
     summary = {}
     for name, metrics in intervals.items():
         per_seed = train[name]["seeds"].values()
@@ -36,14 +40,18 @@ def summarize(intervals: Mapping[str, dict], train: Mapping[str, dict],
             **{k: evaluated[name]["cost"][k] for k in COST_KEYS},
             **{k: statistics.median(s[k] for s in per_seed) for k in TRAIN_KEYS},
         }
+        if collapsed:
+            k, n, low, high = collapsed[name]
+            summary[name] |= {"collapse_rate": k / n, "collapse_rate_ci_low": low,
+                              "collapse_rate_ci_high": high}
     return summary
 
 
 def comparison_table(summary: Mapping[str, dict], groups: Mapping[str, Mapping[str, int]]
                      ) -> pd.DataFrame:
     """One row per strategy, accuracy group first (then by mean; unranked last): for each
-    metric its mean, interval and seed std; a group column per metric in TIERED (1 not
-    distinguishable from the best, 2 below it, NaN not ranked); cost and train medians."""
+    metric its mean, interval and seed std; a group column per metric in TIERED (a key of
+    GROUPS, NaN not ranked); cost and train medians."""
     rows = []
     for name, s in summary.items():
         row = {"strategy": name, "seeds": len(s["seeds"])}
@@ -54,8 +62,10 @@ def comparison_table(summary: Mapping[str, dict], groups: Mapping[str, Mapping[s
         row |= {k: s[k] for k in COST_KEYS + TRAIN_KEYS}
         rows.append(row)
     table = pd.DataFrame(rows)
-    return table.sort_values(["tier_test_accuracy", "test_accuracy"], ascending=[True, False],
-                             kind="stable", ignore_index=True, na_position="last")
+    rank = table["tier_test_accuracy"].map({g: i for i, g in enumerate(GROUPS)})
+    order = table.assign(rank=rank).sort_values(["rank", "test_accuracy"], ascending=[True, False],
+                                                kind="stable", na_position="last").index
+    return table.loc[order].reset_index(drop=True)
 
 
 def _percent(mean: float, low: float, high: float) -> str:
@@ -77,16 +87,17 @@ MARKDOWN = {  # metric: (header, format of mean [interval])
 }
 
 
-def _group(value: float) -> str:
-    return "–" if pd.isna(value) else str(int(value))
+def _group(value) -> str:
+    return "–" if pd.isna(value) else str(value)
 
 
 def to_markdown(table: pd.DataFrame, claims: Claims, balanced: bool) -> str:
     """The table as a GitHub pipe table: `mean [95% interval]` cells, groups as numbers.
     On a balanced test set balanced accuracy repeats accuracy, so it is left out."""
     shown = {m: v for m, v in MARKDOWN.items() if not (balanced and m == "test_balanced_accuracy")}
-    headers = ["Strategy", "Seeds", "Group (acc.)", *(shown[m][0] for m in shown),
-               "Group (camera)", "Group (LiDAR)", "Params", "FLOPs", "Latency (ms)", "s / epoch"]
+    headers = ["Strategy", "Seeds", "Verdict (acc.)", *(shown[m][0] for m in shown),
+               "Verdict (camera)", "Verdict (LiDAR)", "Params", "FLOPs", "Latency (ms)",
+               "s / epoch"]
     lines = [headers, ["---", "---:", "---:", *["---:"] * (len(headers) - 3)]]
     for r in table.to_dict("records"):
         lines.append([
@@ -100,13 +111,13 @@ def to_markdown(table: pd.DataFrame, claims: Claims, balanced: bool) -> str:
     note = (
         "\nCells: mean over seeds [95% interval over seeds and test samples, for that strategy "
         "alone]; cost columns are measurements without intervals (params and FLOPs are exact; "
-        "latency and s / epoch vary with the machine and its load). Groups: 1 = not "
-        "distinguishable from the best, 2 = below the best, by simultaneous intervals over the "
-        f"{len(claims.rows)} comparisons of the findings ({100 * claims.level:.2f}% each, "
-        f"Bonferroni: all hold together with {100 * (1 - claims.alpha):.0f}% confidence) "
-        "that clear 0 by a replication margin; "
-        "– = not ranked (robustness of a unimodal baseline, which ignores the other sensor; a "
-        "strategy with fewer than 2 seeds, marked *)."
+        "latency and s / epoch vary with the machine and its load). Verdicts, from the "
+        f"simultaneous intervals of the {len(claims.rows)} comparisons of the findings "
+        f"({100 * claims.level:.2f}% each, Bonferroni: all hold together with "
+        f"{100 * (1 - claims.alpha):.0f}% confidence): "
+        + "; ".join(f"{g} = {text}" for g, text in GROUPS.items())
+        + "; – = not ranked (robustness of a unimodal baseline, which ignores the other sensor; "
+        "a strategy with fewer than 2 seeds, marked *)."
         + ("" if not balanced else " Balanced accuracy and macro F1 (in metrics/summary.json) "
            "repeat accuracy on this balanced test set and are not shown.") + "\n")
     return "\n".join("| " + " | ".join(line) + " |" for line in lines) + "\n" + note
@@ -116,59 +127,122 @@ def _points(difference: float, low: float, high: float) -> str:
     return f"{100 * difference:+.1f} points [{100 * low:+.1f}, {100 * high:+.1f}]"
 
 
-def _group_lines(summary: Mapping[str, dict], claims: Claims) -> list[str]:
+def _delta(claims: Claims, metric: str) -> str:
+    return f"+-{100 * claims.rows.loc[claims.rows['metric'] == metric, 'delta'].iloc[0]:.1f} points"
+
+
+def _metric_lines(summary: Mapping[str, dict], claims: Claims, baselines: Sequence[str],
+                  unstable: Sequence[str]) -> list[str]:
+    """Per ranked metric: the best by mean and each other strategy's verdict against it, a
+    sentence when every fusion strategy is equivalent, and what the run can detect (between
+    fusion strategies none of whose seeds collapsed, and over every comparison)."""
     lines = []
     for metric, label in TIERED.items():
         if metric not in claims.best:
             continue
-        scope = "" if metric == "test_accuracy" else " among the fusion strategies"
         best, group = claims.best[metric], claims.groups[metric]
-        top = [n for n in sorted(group, key=lambda n: -summary[n][metric]) if group[n] == 1]
-        means = ", ".join(f"{n} {100 * summary[n][metric]:.1f}%" for n in top)
-        below = [n for n in group if group[n] == 2]
-        if len(top) == 1 and below:
-            closest = min(below, key=lambda n: claims.between(metric, best, n)[0])
-            lines.append(f"Best {label}{scope}: {means}, ahead of every other ranked strategy "
-                         f"(smallest lead, over {closest}: "
-                         f"{_points(*claims.between(metric, best, closest)[:3])}).")
-        elif len(top) > 1:
-            last = top[-1]
-            *difference, margin = claims.between(metric, best, last)
-            lines.append(
-                f"Not distinguishable from the best {label}{scope} ({len(top)} strategies; "
-                f"the best by mean is {best}): {means}. None of their differences from {best} "
-                f"has a simultaneous interval clear of 0 by its replication margin (the "
-                f"largest, {last}: {_points(*difference)}, margin {100 * margin:.1f}).")
-        if below:
-            lines.append(f"Below the best {label}{scope}: {', '.join(below)}.")
+        rows = claims.rows[claims.rows["metric"] == metric]
+        fusion = [n for n in group if n not in baselines]
+        among_fusion = rows[rows["a"].isin(fusion) & rows["b"].isin(fusion)]
+        if len(fusion) > 1 and (among_fusion["verdict"] == "equivalent").all():
+            widest = among_fusion[["ci_low", "ci_high"]].abs().to_numpy().max()
+            lines.append(f"All {len(fusion)} fusion strategies are equivalent in {label} within "
+                         f"{_delta(claims, metric)}: every pair's interval lies inside it (the "
+                         f"widest reaches {100 * widest:.1f} points).")
+        scope = "" if metric == "test_accuracy" else " among the fusion strategies"
+        parts = [f"Best {label}{scope} by mean: {best} {100 * summary[best][metric]:.1f}%"]
+        for word in ("equivalent", "inconclusive", "below"):
+            names = sorted((n for n in group if group[n] == word),
+                           key=lambda n: -summary[n][metric])
+            if not names:
+                continue
+            cited = ", ".join(f"{n} {_points(*claims.between(metric, n, best)[:3])}"
+                              for n in names)
+            parts.append({"equivalent": f"equivalent to it within {_delta(claims, metric)}",
+                          "inconclusive": "inconclusive against it (neither a difference nor "
+                                          "an equivalence shown)",
+                          "below": "below it or another strategy (a `better` verdict)"}[word]
+                         + f": {cited}")
+        lines.append("; ".join(parts) + " (each: difference from the best).")
+        stable = [n for n in fusion if n not in unstable]
+        between = rows[rows["a"].isin(stable) & rows["b"].isin(stable)]["detectable"]
+        typical = (f"{100 * between.median():.1f} points between two fusion strategies with no "
+                   f"collapsed seed (median of {len(between)} comparisons); "
+                   if len(between) else "")
+        lines.append(f"Detectable in {label}{scope} with {100 * POWER:.0f}% probability, from "
+                     f"this run's seed and test-set variance: {typical}"
+                     f"{100 * rows['detectable'].min():.1f}-{100 * rows['detectable'].max():.1f} "
+                     f"points over all {len(rows)}.")
     return lines
 
 
 def _baseline_line(claims: Claims, baselines: Sequence[str]) -> list[str]:
     rows = claims.rows
-    rows = rows[(rows["metric"] == "test_accuracy") & rows["b"].isin(baselines)
-                & ~rows["a"].isin(baselines)]
+    rows = rows[(rows["metric"] == "test_accuracy") & (rows["a"].isin(baselines)
+                                                       != rows["b"].isin(baselines))]
     if rows.empty:
         return []
-    clear = rows[rows["clear"] & (rows["difference"] > 0)]
-    worse = rows[rows["clear"] & (rows["difference"] < 0)]
-    unclear = rows[~rows["clear"]]
-    smallest = rows.loc[rows["difference"].idxmin()]
-    if len(clear) == len(rows):
+    ahead = [claims.between("test_accuracy", f, b) + (f, b) for f, b in
+             ((r.b, r.a) if r.a in baselines else (r.a, r.b) for r in rows.itertuples())]
+    if all(v == "better" and d > 0 for d, _, _, v, _, _ in ahead):
+        d, low, high, _, f, b = min(ahead, key=lambda x: x[0])
         return [f"Every fusion strategy is more accurate than every unimodal baseline "
-                f"({', '.join(baselines)}); the smallest lead, {smallest['a']} over "
-                f"{smallest['b']}, is "
-                f"{_points(smallest['difference'], smallest['ci_low'], smallest['ci_high'])}."]
-    parts = [f"{len(clear)} of {len(rows)} fusion-baseline accuracy comparisons favour fusion "
-             "clearly"]
-    if len(worse):
-        parts.append("a baseline is clearly more accurate in " + ", ".join(
-            f"{r.b} over {r.a}" for r in worse.itertuples()))
-    if len(unclear):
-        parts.append("not distinguishable (interval not clear of 0 by the margin): " + ", ".join(
-            f"{r.a} vs {r.b} {_points(r.difference, r.ci_low, r.ci_high)}, margin "
-            f"{100 * r.margin:.1f}" for r in unclear.itertuples()))
-    return ["; ".join(parts) + "."]
+                f"({', '.join(baselines)}); the smallest lead, {f} over {b}, is "
+                f"{_points(d, low, high)}."]
+    words = {"better": [], "worse": [], "equivalent": [], "inconclusive": []}
+    for d, low, high, v, f, b in ahead:
+        key = "worse" if v == "better" and d < 0 else v
+        words[key].append(f"{f} vs {b} {_points(d, low, high)}")
+    told = {"better": "fusion ahead", "worse": "the baseline ahead",
+            "equivalent": "equivalent", "inconclusive": "inconclusive"}
+    return [f"Fusion against the unimodal baselines in test accuracy ({len(ahead)} comparisons, "
+            "fusion minus baseline): " + "; ".join(
+                f"{told[k]}: {', '.join(v)}" for k, v in words.items() if v) + "."]
+
+
+def _other_lines(claims: Claims, baselines: Sequence[str]) -> list[str]:
+    """`better` verdicts between two strategies neither of which is the best or a baseline."""
+    rows = claims.clear
+    rows = rows[~rows["a"].isin(baselines) & ~rows["b"].isin(baselines)
+                & (rows["a"] != rows["metric"].map(claims.best))]
+    if rows.empty:
+        return []
+    return ["Other differences: " + "; ".join(
+        f"{r.a} ahead of {r.b} in {TIERED[r.metric]} by "
+        f"{_points(r.difference, r.ci_low, r.ci_high)}" for r in rows.itertuples()) + "."]
+
+
+def _collapse_line(collapsed: Mapping[str, tuple[int, int, float, float]],
+                   points: float) -> list[str]:
+    """Each strategy's seed collapse rate with its interval."""
+    if not collapsed:
+        return []
+    some = {n: c for n, c in collapsed.items() if c[0]}
+    rest = [n for n in collapsed if n not in some]
+    text = [f"{n} {k} of {s} ({100 * k / s:.0f}%, [{100 * lo:.0f}, {100 * hi:.0f}])"
+            for n, (k, s, lo, hi) in some.items()]
+    if rest:
+        counts = {collapsed[n][1:] for n in rest}
+        text.append(f"none in {', '.join(rest)}" + (
+            f" (0 of {counts.pop()[0]} each, [0, {100 * collapsed[rest[0]][3]:.0f}])"
+            if len(counts) == 1 else ""))
+    return [f"Seed collapses (a seed more than {100 * points:.1f} points below its strategy's "
+            "median test accuracy; the rate with its 95% Clopper-Pearson interval): "
+            + "; ".join(text) + ". A strategy can be given more seeds of its own "
+            "(`strategies.<name>.seeds`) to narrow its rate and its intervals."]
+
+
+def _needs_line(needs: Mapping[str, tuple[float, dict[int, float]]]) -> list[str]:
+    """What a run would need to detect a given difference (`claims.seeds_needed`)."""
+    parts = []
+    for metric, (difference, by_seeds) in needs.items():
+        cells = ", ".join(f"{s} seeds {int(n):,} test samples" if np.isfinite(n)
+                          else f"{s} seeds: not reachable" for s, n in by_seeds.items())
+        unit = "point" if round(100 * difference) == 1 else "points"
+        parts.append(f"{100 * difference:.0f} {unit} of {TIERED[metric]}: {cells}")
+    return [f"To detect with {100 * POWER:.0f}% probability, at this family's level, between two "
+            "strategies with this run's median seed variance: " + "; ".join(parts) + "."
+            ] if parts else []
 
 
 def _stability_line(homogeneity: Mapping[str, float], per_seed_accuracy: Mapping[str, Mapping],
@@ -191,12 +265,16 @@ def _stability_line(homogeneity: Mapping[str, float], per_seed_accuracy: Mapping
 
 def findings(summary: Mapping[str, dict], claims: Claims, baselines: Sequence[str],
              homogeneity: Mapping[str, float],
-             per_seed_accuracy: Mapping[str, Mapping[str, float]], data: str = "") -> list[str]:
+             per_seed_accuracy: Mapping[str, Mapping[str, float]], data: str = "",
+             collapsed: Mapping[str, tuple[int, int, float, float]] | None = None,
+             collapse_points: float = 0.01,
+             needs: Mapping[str, tuple[float, dict[int, float]]] | None = None) -> list[str]:
     """Sentences that state only what the simultaneous intervals support: the data they come
     from and what in it separates the strategies (`data`, e.g. `Params.data_source()`),
-    strategies without seed variation, the multiplicity of the claims, the group of the best of
-    each metric in TIERED, fusion against the unimodal baselines, and seeds that differ beyond
-    noise."""
+    strategies without seed variation, the multiplicity of the verdicts, each ranked metric's
+    verdicts against its best and what the run can detect, fusion against the unimodal
+    baselines, other differences, seeds that differ beyond noise, seed collapses (`collapsed`,
+    `claims.collapses`) and what a run would need (`needs`, `claims.seeds_needed`)."""
     flagged = [n for n, s in summary.items() if len(s["seeds"]) < 2]
     lines = [f"Data: {data}."] if data else []
     if flagged and len(flagged) == len(summary):
@@ -208,14 +286,22 @@ def findings(summary: Mapping[str, dict], claims: Claims, baselines: Sequence[st
                      "variation is unknown; their intervals borrow the largest seed std of the "
                      "other strategies).")
     if len(claims.rows):
-        lines.append(f"The claims below hold together with {100 * (1 - claims.alpha):.0f}% "
-                     f"confidence: each of the {len(claims.rows)} comparisons has a "
-                     f"simultaneous interval ({100 * claims.level:.2f}%, Bonferroni; seed "
-                     f"variation pooled over the strategies compared), and a difference is "
-                     f"claimed only when its interval clears 0 by a replication margin, so that "
-                     f"a run with other seeds would repeat the claim with about "
-                     f"{100 * claims.replication:.0f}% probability.")
-    lines += _group_lines(summary, claims)
-    lines += _baseline_line(claims, [b for b in baselines if b not in flagged])
+        deltas = claims.rows.groupby("metric")["delta"].first()
+        lines.append(
+            f"The verdicts below hold together with {100 * (1 - claims.alpha):.0f}% "
+            f"confidence: each of the {len(claims.rows)} comparisons has a simultaneous "
+            f"interval ({100 * claims.level:.2f}%, Bonferroni; each strategy's own seed "
+            "variance, moderated across strategies, and the test-set variation of the paired "
+            "difference). better: the interval excludes 0; equivalent: it lies within the "
+            "practical margin (" + ", ".join(f"+-{100 * d:.1f} points of {TIERED[m]}"
+                                             for m, d in deltas.items())
+            + "); inconclusive: neither.")
+    baselines = [b for b in baselines if b not in flagged]
+    unstable = [n for n, c in (collapsed or {}).items() if c[0]]
+    lines += _metric_lines(summary, claims, baselines, unstable)
+    lines += _baseline_line(claims, baselines)
+    lines += _other_lines(claims, baselines)
     lines += _stability_line(homogeneity, per_seed_accuracy, claims.alpha)
+    lines += _collapse_line(collapsed or {}, collapse_points)
+    lines += _needs_line(needs or {})
     return lines

@@ -3,7 +3,9 @@
 Samples with identical RGB and depth content (the same `hash` in the prepared index) form one
 group, and a group never straddles two splits: one of the seed notebooks added every pair twice,
 so copies sat in train and validation. Groups are shuffled per class with `seed` and dealt to
-test, then val, until each holds its fraction of the class; the rest is train.
+test, then val, until each holds its share of the class; the rest is train. A share is a
+fraction of the class (`val`, `test` < 1) or, for a sample count (>= 1), the class's part of
+that count, so a test set of fixed size keeps the class balance.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ SPLITS = ("train", "val", "test")
 
 def make_splits(index: pd.DataFrame, val: float, test: float, seed: int) -> dict:
     """index: columns row, label, hash -> {"train": rows, "val": rows, "test": rows, ...}."""
+    counts = [v for v in (val, test) if v >= 1]
+    if sum(counts) >= len(index):
+        raise ValueError(f"split: val {val} and test {test} leave no training sample of the "
+                         f"{len(index)}")
     groups = index.groupby("hash", sort=True).agg(
         label=("label", lambda s: s.mode().iloc[0]),  # majority label of identical samples
         rows=("row", list),
@@ -28,7 +34,8 @@ def make_splits(index: pd.DataFrame, val: float, test: float, seed: int) -> dict
         sizes = by_class["rows"].str.len().to_numpy()[order]
         filled = np.cumsum(sizes) - sizes  # samples dealt before each group
         n = sizes.sum()
-        bounds = [round(test * n), round((test + val) * n)]  # deal test, then val, then train
+        share = [v * n / (len(index) if v >= 1 else 1) for v in (test, val)]
+        bounds = [round(share[0]), round(share[0] + share[1])]  # deal test, then val, then train
         dealt_to = np.searchsorted(bounds, filled, side="right")  # 0 test, 1 val, 2 train
         for group_rows, split in zip(by_class["rows"].to_numpy()[order], dealt_to, strict=True):
             assigned[("test", "val", "train")[split]].extend(group_rows)

@@ -56,15 +56,19 @@ def main() -> None:
 
     boot = intervals.bootstrap(predictions, p.evaluate.resamples, p.evaluate.seed,
                                p.evaluate.ece_bins)
-    summary = report.summarize(boot.summary(), train, evaluated)
-    pairwise = boot.pairwise()
-    baselines = [n for n in names if p.strategy(n).fusion in report.UNIMODAL]
-    found = claims.compare(boot, baselines)
-    table = report.comparison_table(summary, found.groups)
     accuracy = {n: {s: m["test_accuracy"] for s, m in evaluated[n]["seeds"].items()}
                 for n in names}
+    collapsed = claims.collapses({n: list(a.values()) for n, a in accuracy.items()},
+                                 p.evaluate.collapse)
+    summary = report.summarize(boot.summary(), train, evaluated, collapsed)
+    pairwise = boot.pairwise()
+    baselines = [n for n in names if p.strategy(n).fusion in report.UNIMODAL]
+    found = claims.compare(boot, baselines,
+                           {m: p.evaluate.equivalence.of(m) for m in claims.TIERED})
+    table = report.comparison_table(summary, found.groups)
     homogeneity = {n: boot.homogeneity(n) for n in names}
-    lines = report.findings(summary, found, baselines, homogeneity, accuracy, p.data_source())
+    lines = report.findings(summary, found, baselines, homogeneity, accuracy, p.data_source(),
+                            collapsed, p.evaluate.collapse, claims.requirements(boot, found))
     shares = predictions[names[0]].groupby("actual").size()
     balanced = shares.max() - shares.min() <= 0.01 * shares.sum()
 

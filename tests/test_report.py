@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from fusion import report
-from fusion.claims import COLUMNS, Claims
+from fusion.claims import COLUMNS, Claims, verdict
 from fusion.intervals import METRICS
 
 NAMES = ["late", "early", "rgb_only"]
@@ -53,29 +53,30 @@ def test_summary_adds_cost_and_train_medians(summary):
     assert summary["early"]["test_accuracy_ci_low"] == 0.97
 
 
-def claims_of(rows, best=None, groups=None, alpha=0.05):
-    """Claims from rows (kind, metric, a, b, difference, low, high), no replication margin:
-    clear = excludes 0."""
-    table = pd.DataFrame([(*r, 0.0, not r[5] <= 0 <= r[6]) for r in rows], columns=COLUMNS)
-    return Claims(alpha, 0.95, table, best or {}, groups or {})
+def claims_of(rows, best=None, groups=None, alpha=0.05, delta=0.005):
+    """Claims from rows (kind, metric, a, b, difference, low, high); the verdict from the
+    interval and `delta` as `fusion.claims.verdict` gives it."""
+    table = pd.DataFrame([(*r, 0.001, 0.001, 10.0, delta, 0.02, verdict(r[1], r[5], r[6], delta))
+                          for r in rows], columns=COLUMNS)
+    return Claims(alpha, table, best or {}, groups or {})
 
 
 def test_table_sorts_by_group_then_mean_and_formats_intervals(summary):
-    groups = {"test_accuracy": {"late": 2, "early": 1, "rgb_only": 2},
-              "robustness_rgb": {"late": 1, "early": 1}, "robustness_lidar": {}}
+    groups = {"test_accuracy": {"late": "below", "early": "top", "rgb_only": "below"},
+              "robustness_rgb": {"late": "top", "early": "equivalent"}, "robustness_lidar": {}}
     table = report.comparison_table(summary, groups)
     assert table["strategy"].tolist() == ["early", "late", "rgb_only"]  # group before mean
     assert pd.isna(table.loc[2, "tier_robustness_rgb"])  # a baseline is not ranked there
     one = claims_of([("best", "test_accuracy", "a", "b", 0, 0, 0)])
     markdown = report.to_markdown(table, one, balanced=True)
     lines = markdown.splitlines()
-    assert lines[0].startswith("| Strategy | Seeds | Group (acc.) | Test accuracy % |")
+    assert lines[0].startswith("| Strategy | Seeds | Verdict (acc.) | Test accuracy % |")
     assert "Balanced" not in lines[0]  # it repeats accuracy on a balanced test set
-    assert lines[2].startswith("| early | 3 | 1 | 98.5 [97.0, 100.0] |")
+    assert lines[2].startswith("| early | 3 | top | 98.5 [97.0, 100.0] |")
     assert " 1,234,567 | 12.3M | 0.50 | 2.00 |" in lines[2]
-    assert "| 2 | 90.0 [88.0, 92.0] |" in lines[4] and "| – | – |" in lines[4]
+    assert "| below | 90.0 [88.0, 92.0] |" in lines[4] and "| – | – |" in lines[4]
     assert len({line.count("|") for line in lines[:5]}) == 1  # every row has every cell
-    assert "over the 1 comparisons" in markdown
+    assert "of the 1 comparisons" in markdown and "equivalent = equivalent to the best" in markdown
     imbalanced = report.to_markdown(table, claims_of([]), balanced=False).splitlines()
     assert "| Balanced acc. % |" in imbalanced[0]
 
@@ -88,39 +89,54 @@ def test_a_one_seed_strategy_is_flagged_in_the_table_and_the_findings(summary):
     assert lines[0].startswith("Fewer than 2 seeds, so not ranked: late")
 
 
-def test_findings_word_groups_against_the_best(summary):
-    rows = [("best", m, "late", "early", 0.005, -0.01, 0.02) for m in report.TIERED]
-    rows += [("best", "test_accuracy", "late", "rgb_only", 0.09, 0.07, 0.11)]
+def test_findings_use_the_three_verdicts_against_the_best(summary):
+    rows = [("best", m, "late", "early", 0.001, -0.002, 0.004) for m in report.TIERED]
+    rows += [("baseline", "test_accuracy", "late", "rgb_only", 0.09, 0.07, 0.11)]
     rows += [("baseline", "test_accuracy", "early", "rgb_only", 0.085, 0.06, 0.11)]
-    groups = {"test_accuracy": {"late": 1, "early": 1, "rgb_only": 2}}
-    groups |= {m: {"late": 1, "early": 1} for m in ("robustness_rgb", "robustness_lidar")}
+    groups = {"test_accuracy": {"late": "top", "early": "equivalent", "rgb_only": "below"}}
+    groups |= {m: {"late": "top", "early": "equivalent"}
+               for m in ("robustness_rgb", "robustness_lidar")}
     found = claims_of(rows, dict.fromkeys(report.TIERED, "late"), groups)
     text = " ".join(report.findings(summary, found, ["rgb_only"], {}, {}))
-    assert "Not distinguishable from the best test accuracy (2 strategies; the best by mean is " \
-        "late): late 99.0%, early 98.5%" in text
-    assert "(the largest, early: +0.5 points [-1.0, +2.0], margin 0.0)" in text
-    assert "Below the best test accuracy: rgb_only." in text
-    assert "robustness to camera noise among the fusion strategies (2 strategies" in text
-    assert "smallest lead, early over rgb_only, is +8.5 points [+6.0, +11.0]" in text
-    assert "tied" not in text.lower()
+    assert "All 2 fusion strategies are equivalent in test accuracy within +-0.5 points" in text
+    assert "Best test accuracy by mean: late 99.0%; equivalent to it within +-0.5 points: " \
+        "early -0.1 points [-0.4, +0.2]; below it or another strategy (a `better` verdict): " \
+        "rgb_only -9.0 points [-11.0, -7.0]" in text
+    assert "Every fusion strategy is more accurate than every unimodal baseline (rgb_only); " \
+        "the smallest lead, early over rgb_only, is +8.5 points [+6.0, +11.0]" in text
     assert "each of the 5 comparisons has a simultaneous interval (99.00%, Bonferroni;" in text
-    assert "repeat the claim with about 95% probability" in text
+    assert "distinguishable" not in text
 
 
-def test_findings_name_a_sole_best_and_unclear_baselines(summary):
+def test_an_interval_clear_of_0_is_never_called_inconclusive(summary):
+    """Between 0 and delta: `better`; across 0 and beyond delta: inconclusive; wholly beyond
+    delta on the baseline's side: the baseline ahead."""
     rows = [("best", "test_accuracy", "late", "early", 0.02, 0.01, 0.03),
-            ("best", "test_accuracy", "late", "rgb_only", 0.09, 0.07, 0.11),
-            ("baseline", "test_accuracy", "early", "rgb_only", 0.085, -0.01, 0.2)]
-    groups = {"test_accuracy": {"late": 1, "early": 2, "rgb_only": 2}}
+            ("baseline", "test_accuracy", "late", "rgb_only", 0.09, -0.01, 0.2),
+            ("baseline", "test_accuracy", "rgb_only", "early", 0.02, 0.01, 0.03)]
+    groups = {"test_accuracy": {"late": "top", "early": "below", "rgb_only": "inconclusive"}}
     found = claims_of(rows, {"test_accuracy": "late"}, groups)
+    assert list(found.rows["verdict"]) == ["better", "inconclusive", "better"]
     lines = report.findings(summary, found, ["rgb_only"], {}, {})
-    assert any(line.startswith("Best test accuracy: late 99.0%, ahead of every other ranked "
-                               "strategy (smallest lead, over early: +2.0 points")
-               for line in lines)
-    assert any(line.startswith("1 of 2 fusion-baseline accuracy comparisons favour fusion "
-                               "clearly; not distinguishable (interval not clear of 0 by the "
-                               "margin): early vs rgb_only")
-               for line in lines)
+    baseline = next(line for line in lines if line.startswith("Fusion against"))
+    assert "the baseline ahead: early vs rgb_only -2.0 points [-3.0, -1.0]" in baseline
+    assert "inconclusive: late vs rgb_only +9.0 points [-1.0, +20.0]" in baseline
+    metric = next(line for line in lines if line.startswith("Best test accuracy"))
+    assert "inconclusive against it (neither a difference nor an equivalence shown): " \
+        "rgb_only -9.0 points [-20.0, +1.0]" in metric
+    assert "below it or another strategy (a `better` verdict): early -2.0 points" in metric
+
+
+def test_the_findings_say_what_the_run_can_detect_and_would_need(summary):
+    rows = [("best", "test_accuracy", "late", "early", 0.005, -0.01, 0.02)]
+    found = claims_of(rows, {"test_accuracy": "late"},
+                      {"test_accuracy": {"late": "top", "early": "inconclusive"}})
+    needs = {"test_accuracy": (0.01, {4: 2400.0, 8: float("inf")})}
+    text = " ".join(report.findings(summary, found, [], {}, {}, needs=needs))
+    assert "Detectable in test accuracy with 80% probability, from this run's seed and " \
+        "test-set variance: 2.0 points between two fusion strategies with no collapsed seed " \
+        "(median of 1 comparisons); 2.0-2.0 points over all 1." in text
+    assert "1 point of test accuracy: 4 seeds 2,400 test samples, 8 seeds: not reachable" in text
 
 
 def test_a_stability_sentence_needs_a_heterogeneity_test(summary):
@@ -152,18 +168,21 @@ def test_the_findings_open_with_the_data_they_come_from(summary):
                    report.findings(summary, claims_of([]), ["rgb_only"], {}, {}))
 
 
-def test_a_baseline_among_the_best_is_compared_with_the_best_either_way_round(summary):
+def test_a_baseline_as_the_best_is_compared_either_way_round(summary):
     summary["rgb_only"]["test_accuracy"] = 0.995  # the best by mean is now a baseline
-    rows = [("baseline", "test_accuracy", "late", "rgb_only", -0.005, -0.02, 0.01),
-            ("baseline", "test_accuracy", "early", "rgb_only", -0.01, -0.03, -0.001),
+    rows = [("baseline", "test_accuracy", "rgb_only", "late", 0.005, -0.01, 0.02),
+            ("baseline", "test_accuracy", "rgb_only", "early", 0.01, 0.001, 0.03),
             ("pair", "test_accuracy", "late", "early", 0.005, -0.01, 0.02)]
-    groups = {"test_accuracy": {"late": 1, "early": 2, "rgb_only": 1}}
+    groups = {"test_accuracy": {"late": "inconclusive", "early": "below", "rgb_only": "top"}}
     found = claims_of(rows, {"test_accuracy": "rgb_only"}, groups)
     text = " ".join(report.findings(summary, found, ["rgb_only"], {}, {}))
-    assert "(2 strategies; the best by mean is rgb_only): rgb_only 99.5%, late 99.0%" in text
-    assert "(the largest, late: +0.5 points [-1.0, +2.0], margin 0.0)" in text  # rgb_only - late
-    groups["test_accuracy"]["late"] = 2
-    found = claims_of(rows, {"test_accuracy": "rgb_only"}, groups)
-    text = " ".join(report.findings(summary, found, ["rgb_only"], {}, {}))
-    assert "Best test accuracy: rgb_only 99.5%, ahead of every other ranked strategy " \
-        "(smallest lead, over late: +0.5 points [-1.0, +2.0])" in text
+    assert "Best test accuracy by mean: rgb_only 99.5%" in text
+    assert "late -0.5 points [-2.0, +1.0]" in text  # late - rgb_only
+    assert "the baseline ahead: early vs rgb_only -1.0 points [-3.0, -0.1]" in text
+
+
+def test_collapses_are_reported_with_their_interval(summary):
+    collapsed = {"late": (1, 4, 0.006, 0.806), "early": (0, 4, 0.0, 0.602),
+                 "rgb_only": (0, 4, 0.0, 0.602)}
+    text = " ".join(report.findings(summary, claims_of([]), [], {}, {}, collapsed=collapsed))
+    assert "late 1 of 4 (25%, [1, 81]); none in early, rgb_only (0 of 4 each, [0, 60])" in text

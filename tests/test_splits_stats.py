@@ -60,3 +60,14 @@ def test_stats_use_the_train_split_only():
     assert stats["xyza_mean"][3] == pytest.approx(0.5)
     assert stats["valid_return_fraction"] == pytest.approx(0.5)
     assert stats["train_samples"] == 3
+
+
+def test_counts_fix_the_split_sizes_and_keep_the_class_balance():
+    index = make_index()  # 300 cubes, 700 spheres
+    s = make_splits(index, val=100, test=400, seed=0)
+    assert s["counts"]["test"] == {"0": 120, "1": 280}
+    assert s["counts"]["val"] == {"0": 30, "1": 70}
+    mixed = make_splits(index, val=0.1, test=400, seed=0)
+    assert mixed["counts"]["val"] == {"0": 30, "1": 70}
+    with pytest.raises(ValueError, match="no training sample"):
+        make_splits(index, val=600, test=400, seed=0)
