@@ -60,8 +60,10 @@ def test_colour_shading_and_sphere_shape_fall_within_the_real_frames_quartiles(c
 
 
 def test_cube_faces_are_graded(course):
-    # Real cubes: 90th / 50th percentile brightness 1.17 (quartiles 1.07-1.23). Ours are often
-    # one lit face (1.0), but a quarter show faces at different brightness as the real ones do.
+    # Real cubes: 90th / 50th percentile brightness 1.17 (quartiles 1.07-1.23), 17 of 19 frames
+    # resampled thumbnails whose blur raises it (ours blurred by 0.5 px: ~1.15); the two exact-pixel
+    # frames measure 1.05 and 1.21. Ours are often one lit face (1.0), but a quarter show faces at
+    # different brightness as the real ones do; flat shading (1.0 throughout) fails here.
     assert REAL["cubes_shading_low"] <= course["cubes_shading_high"] <= 1.5
 
 
