@@ -155,7 +155,7 @@ MIN_RANGE = 0.01  # metres: range noise never moves a return behind the sensor
 def camera_noise(rgb: torch.Tensor, std: float, generator: torch.Generator) -> torch.Tensor:
     """RGBA (N, 4, H, W) in [0, 255] -> float, Gaussian noise of `std` (a fraction of full scale)
     on the colour channels, clipped to the sensor's range; alpha untouched."""
-    out = rgb.float()  # a copy, also of a float input
+    out = rgb.to(torch.float32, copy=True)  # never the input itself, also when float32
     noise = torch.randn(out[:, :3].shape, generator=generator, device=out.device)
     out[:, :3] = (out[:, :3] + 255 * std * noise).clamp_(0, 255)
     return out

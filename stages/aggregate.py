@@ -4,7 +4,7 @@ samples.
 Writes metrics/summary.json (per strategy: each seed-dependent metric's mean over seeds with
 `_ci_low`, `_ci_high`, `_std`; cost; what `dvc metrics diff` compares), metrics/accuracy.json
 (each strategy's mean test accuracy alone: short columns for `dvc exp show`), plots/comparison.csv
-and .md (the table with its groups, and the findings), plots/comparison/pairwise.csv,
+and .md (the table with its verdicts, and the findings), plots/comparison/pairwise.csv,
 claims.csv and PNG figures in plots/comparison/. The strategy list comes from params, never
 from whatever files lie around.
 """

@@ -190,6 +190,9 @@ def test_camera_noise_touches_the_colour_channels_only(raw_data):
     inside = (noisy[:, :3] > 0) & (noisy[:, :3] < 255)
     assert changed[inside].std().item() == pytest.approx(25.5, rel=0.15)  # 0.1 of full scale
     assert torch.equal(camera_noise(rgb, 0.0, torch.Generator()), rgb.float())
+    as_float = rgb.float()
+    camera_noise(as_float, 0.1, torch.Generator().manual_seed(0))
+    assert torch.equal(as_float, rgb.float())  # a float32 input is not written to either
 
 
 def test_range_noise_moves_valid_returns_along_their_ray_only(raw_data):

@@ -1,0 +1,111 @@
+"""Writes the figures of README.md and docs/*.md from the outputs they come from, between
+markers `<!-- name:start -->` and `<!-- name:end -->`, so that no figure there is typed by hand.
+
+    uv run python docs/blocks.py          # rewrite every block from its output
+    uv run python docs/blocks.py --check  # list the blocks that differ (tests/test_docs.py)
+
+Each block is a function of the project root registered in BLOCKS; its text names the file
+it comes from, and that file names its machine and command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BLOCKS: dict[str, Callable[[Path], str]] = {}
+MARKED = re.compile(r"(<!-- (?P<name>[\w-]+):start -->\n)(?P<body>.*?)(<!-- (?P=name):end -->)",
+                    re.S)
+
+
+def block(name: str):
+    def register(fn: Callable[[Path], str]) -> Callable[[Path], str]:
+        BLOCKS[name] = fn
+        return fn
+    return register
+
+
+@block("comparison")
+def comparison(root: Path) -> str:
+    return (root / "plots/comparison.md").read_text().strip()
+
+
+@block("claims-simulation")
+def claims_simulation(root: Path) -> str:
+    """The seed-variance methods in the simulated families, at 4 and 8 seeds."""
+    lines = ["| seeds | regime | method | family-wise error | lowest pair coverage (kind) | "
+             "true better / run | true equivalent / run |", "|---:|---|---|---:|---|---:|---:|"]
+    sources = []
+    for seeds in (4, 8):
+        path = f"benchmarks/results/claims_simulation_{seeds}seeds.txt"
+        text = (root / path).read_text().splitlines()
+        sources.append(f"`{path}` ({text[0].lstrip('# ')}; {text[1].lstrip('# ').split(',')[0]})")
+        for row in text:
+            cells = [c.strip() for c in row.strip("|").split("|")]
+            if len(cells) == 6 and cells[0] not in ("regime", "---"):
+                lowest = cells[3].split(";")[0] + (")" if "(" in cells[3] else "")
+                lines.append(f"| {seeds} | {cells[0]} | {cells[1]} | {cells[2]} | {lowest} | "
+                             f"{cells[4]} | {cells[5]} |")
+    return "\n".join(lines) + "\n\nFrom " + " and ".join(sources) + "."
+
+
+@block("replication")
+def replication(root: Path) -> str:
+    """The totals of the replication benchmark over runs with other seeds."""
+    path = "benchmarks/results/replication_4seeds.txt"
+    text = (root / path).read_text().splitlines()
+    start = next(i for i, line in enumerate(text) if line.startswith("| run |"))
+    table = text[start:start + 2] + [line for line in text[start + 2:] if line.startswith("| ")
+                                    and line.count("|") == text[start].count("|")]
+    totals = [line for line in text if line.startswith("- ")]
+    runs = next(line for line in text if line.endswith("ordered pairs:"))
+    return "\n".join([*table, "", f"{runs} (`{path}`; {text[0].lstrip('# ')})", *totals])
+
+
+def render(text: str, root: Path = ROOT) -> str:
+    """`text` with every registered block rewritten."""
+    def fill(match: re.Match) -> str:
+        name = match["name"]
+        if name not in BLOCKS:
+            raise KeyError(f"block {name!r}: no function in docs/blocks.py BLOCKS")
+        return f"{match[1]}{BLOCKS[name](root)}\n{match[4]}"
+    return MARKED.sub(fill, text)
+
+
+def documents(root: Path = ROOT) -> list[Path]:
+    return [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+
+
+def stale(root: Path = ROOT) -> list[str]:
+    """'file: block' for each block whose text differs from what its output gives now."""
+    out = []
+    for path in documents(root):
+        text = path.read_text()
+        now = {m["name"]: m["body"] for m in MARKED.finditer(render(text, root))}
+        out += [f"{path.name}: {m['name']}" for m in MARKED.finditer(text)
+                if m["body"] != now[m["name"]]]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="list stale blocks, change nothing")
+    args = parser.parse_args()
+    if args.check:
+        found = stale()
+        print("\n".join(found) or "every block is up to date")
+        sys.exit(1 if found else 0)
+    for path in documents():
+        text = path.read_text()
+        if render(text) != text:
+            path.write_text(render(text))
+            print(f"rewrote blocks in {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
