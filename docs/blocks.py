@@ -53,6 +53,15 @@ def claims_simulation(root: Path) -> str:
     return "\n".join(lines) + "\n\nFrom " + " and ".join(sources) + "."
 
 
+@block("default-run")
+def default_run(root: Path) -> str:
+    """The side-by-side default-run timings, with their machine."""
+    path = "benchmarks/results/default_run.txt"
+    text = (root / path).read_text().splitlines()
+    table = [line for line in text if line.startswith("|")]
+    return "\n".join([*table, "", f"From `{path}` ({text[0].lstrip('# ')})."])
+
+
 @block("replication")
 def replication(root: Path) -> str:
     """The totals of the replication benchmark over runs with other seeds."""

@@ -255,7 +255,7 @@ def collapses(accuracy: Mapping[str, Sequence[float]], points: float,
 
 
 def seeds_needed(se_test: float, n: int, seed_variance: float, difference: float,
-                 level: float, seeds: Sequence[int] = (4, 8, 16, 32),
+                 level: float, seeds: Sequence[int] = (4, 8, 16, 32, 64),
                  borrowed: float = 0.0) -> dict[int, float]:
     """Seeds per strategy -> test samples needed to detect `difference` with probability POWER
     at `level` (inf when the seeds alone cannot), scaling this run's variance components: the

@@ -149,6 +149,13 @@ def _metric_lines(summary: Mapping[str, dict], claims: Claims, baselines: Sequen
             lines.append(f"All {len(fusion)} fusion strategies are equivalent in {label} within "
                          f"{_delta(claims, metric)}: every pair's interval lies inside it (the "
                          f"widest reaches {100 * widest:.1f} points).")
+        elif len(fusion) > 2:
+            by_mean = sorted(fusion, key=lambda n: -summary[n][metric])
+            alike = _equivalent_set(claims, metric, by_mean)
+            if len(alike) > 2:
+                lines.append(f"Pairwise equivalent in {label} within {_delta(claims, metric)}: "
+                             f"{', '.join(alike)} (every pair of them; the largest such group "
+                             "taken in order of the means).")
         scope = "" if metric == "test_accuracy" else " among the fusion strategies"
         parts = [f"Best {label}{scope} by mean: {best} {100 * summary[best][metric]:.1f}%"]
         for word in ("equivalent", "inconclusive", "below"):
@@ -174,6 +181,16 @@ def _metric_lines(summary: Mapping[str, dict], claims: Claims, baselines: Sequen
                      f"{100 * rows['detectable'].min():.1f}-{100 * rows['detectable'].max():.1f} "
                      f"points over all {len(rows)}.")
     return lines
+
+
+def _equivalent_set(claims: Claims, metric: str, names: Sequence[str]) -> list[str]:
+    """Strategies taken in the order given, each kept when it is `equivalent` to every one
+    kept before it."""
+    kept: list[str] = []
+    for name in names:
+        if all(claims.between(metric, name, k)[3] == "equivalent" for k in kept):
+            kept.append(name)
+    return kept
 
 
 def _baseline_line(claims: Claims, baselines: Sequence[str]) -> list[str]:

@@ -108,6 +108,23 @@ def test_findings_use_the_three_verdicts_against_the_best(summary):
     assert "distinguishable" not in text
 
 
+def test_the_largest_pairwise_equivalent_group_is_named(summary):
+    """a, b, c pairwise equivalent; d equivalent to a only: the group is a, b, c."""
+    names = ["a", "b", "c", "d"]
+    for i, n in enumerate(names):
+        summary[n] = dict(summary["late"], test_accuracy=0.99 - 0.001 * i)
+    equivalent = {("a", "b"), ("a", "c"), ("b", "c"), ("a", "d")}
+    rows = [("pair", "test_accuracy", x, y, 0.001, *((-0.002, 0.004) if (x, y) in equivalent
+                                                     else (-0.002, 0.02)))
+            for i, x in enumerate(names) for y in names[i + 1:]]
+    groups = {"test_accuracy": {"a": "top", "b": "equivalent", "c": "equivalent",
+                                "d": "equivalent"}}
+    found = claims_of(rows, {"test_accuracy": "a"}, groups)
+    text = " ".join(report.findings(summary, found, [], {}, {}))
+    assert "Pairwise equivalent in test accuracy within +-0.5 points: a, b, c (every pair" in text
+    assert "All 4 fusion strategies" not in text
+
+
 def test_an_interval_clear_of_0_is_never_called_inconclusive(summary):
     """Between 0 and delta: `better`; across 0 and beyond delta: inconclusive; wholly beyond
     delta on the baseline's side: the baseline ahead."""
