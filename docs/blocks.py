@@ -62,6 +62,15 @@ def default_run(root: Path) -> str:
     return "\n".join([*table, "", f"From `{path}` ({text[0].lstrip('# ')})."])
 
 
+@block("ece-coverage")
+def ece_coverage(root: Path) -> str:
+    path = "benchmarks/results/ece_coverage.txt"
+    text = (root / path).read_text().splitlines()
+    table = [line for line in text if line.startswith("|")]
+    return "\n".join([*table, "", f"From `{path}` ({text[0].lstrip('# ')}; "
+                                  f"{text[1].lstrip('# ').split(';')[0]})."])
+
+
 @block("replication")
 def replication(root: Path) -> str:
     """The totals of the replication benchmark over runs with other seeds."""

@@ -17,7 +17,11 @@ is mean_b F_t((x - M_b) / scale), solved for each quantile by Brent's method (no
 draws, so no endpoint noise), then clipped to the metric's bounds. For ECE, a non-linear
 statistic whose resamples sit above the estimate (resampling adds noise to every bin, and |.|
 turns noise into bias), the atoms are reflected about the estimate (the basic bootstrap
-interval), so the bias does not shift the interval.
+interval), so the bias does not shift the interval; its seed term is the seeds' variance less
+the mean resampling variance of one seed (that noise is in the atoms already: counted twice,
+the interval covered 99-100% where 95% was meant), and its lower end is 0 whenever the
+estimate is no larger than a perfectly calibrated model's would be with the same confidences
+(`Bootstrap.calibrated_looking`). `benchmarks/ece_coverage.py` measures the coverage.
 
 A difference a - b on the same seeds is paired on them: atoms mean_s (v^a_{s,b} - v^b_{s,b})
 and scale sd_d / sqrt(S), sd_d the std of d_s = v^a_s - v^b_s, df S - 1. On different seeds the
@@ -54,12 +58,14 @@ from scipy import optimize, special, stats
 
 @dataclass(frozen=True)
 class Metric:
-    """Direction of improvement, the range intervals are clipped to, and whether the basic
-    (reflected) bootstrap interval is used because resampling biases the statistic."""
+    """Direction of improvement, the range intervals are clipped to, and for a calibration
+    error: the basic (reflected) bootstrap interval, because resampling biases the statistic;
+    the seed term less the resampling noise it repeats; a lower end of 0 while the estimate is
+    what a perfectly calibrated model would show."""
 
     higher_is_better: bool = True
     bounds: tuple[float, float] = (0.0, 1.0)
-    reflect: bool = False
+    calibration: bool = False
 
 
 METRICS: dict[str, Metric] = {
@@ -67,7 +73,7 @@ METRICS: dict[str, Metric] = {
     "test_balanced_accuracy": Metric(),
     "test_f1": Metric(),
     "test_loss": Metric(higher_is_better=False, bounds=(0.0, np.inf)),
-    "test_ece": Metric(higher_is_better=False, reflect=True),
+    "test_ece": Metric(higher_is_better=False, calibration=True),
     "robustness_rgb": Metric(),
     "robustness_lidar": Metric(),
     "accuracy_rgb_missing": Metric(),
@@ -200,8 +206,10 @@ class Bootstrap:
     seeds: dict[str, list[int]]
     values: dict[str, dict[str, np.ndarray]]  # strategy -> metric -> (S,)
     resampled: dict[str, dict[str, np.ndarray]]  # strategy -> metric -> (B, S)
-    samples: dict[str, dict[str, np.ndarray]]  # strategy -> metric of MEANS -> (S, N) per sample
+    samples: dict[str, dict[str, np.ndarray]]  # strategy -> metric of MEANS, and "confidence"
+    # (top-1, for the calibration floor) -> (S, N) per sample
     seed: int = 0
+    bins: int = 15  # ECE's equal-width confidence bins
 
     @property
     def flagged(self) -> list[str]:
@@ -212,6 +220,9 @@ class Bootstrap:
         """(variance of the seed mean, df) of one strategy; a one-seed strategy borrows the
         largest seed std among the others (0 if none has two seeds)."""
         n = len(self.seeds[name])
+        if n > 1 and METRICS[metric].calibration:  # the resamples already hold each seed's noise
+            within = self.resampled[name][metric].var(0, ddof=1).mean()
+            return max(_std(self.values[name][metric]) ** 2 - within, 0.0) / n, n - 1
         if n > 1:
             return _std(self.values[name][metric]) ** 2 / n, n - 1
         others = [(_std(self.values[k][metric]), len(self.seeds[k]) - 1)
@@ -222,7 +233,7 @@ class Bootstrap:
     def _interval(self, metric: str, estimate: float, atoms: np.ndarray, scale: float,
                   df: float, confidence: float, difference: bool = False) -> tuple[float, float]:
         """Clipped to the metric's bounds, or for a difference to +-(their span)."""
-        if METRICS[metric].reflect:  # basic bootstrap interval: atoms reflected about the estimate
+        if METRICS[metric].calibration:  # basic bootstrap interval: atoms reflected about it
             atoms = 2 * estimate - atoms
         low, high = quantiles(atoms, scale, df, _bounds(confidence))
         lo, hi = METRICS[metric].bounds
@@ -239,10 +250,27 @@ class Bootstrap:
                 var, df = self._seed_term(name, m)
                 low, high = self._interval(m, v.mean(), self.resampled[name][m].mean(1),
                                            np.sqrt(var), df, confidence)
+                if METRICS[m].calibration and self.calibrated_looking(name, m, confidence):
+                    low = 0.0
                 row |= {m: float(v.mean()), f"{m}_std": _std(v),
                         f"{m}_ci_low": float(low), f"{m}_ci_high": float(high)}
             out[name] = row
         return out
+
+    def calibrated_looking(self, name: str, metric: str, confidence: float,
+                           draws: int = 1000) -> bool:
+        """Whether the mean ECE over seeds is no larger than a perfectly calibrated model's
+        would be, at its (1 + confidence) / 2 quantile, with these confidences and samples
+        (consistency resampling, Broecker and Smith 2007: correct ~ Bernoulli(confidence))."""
+        conf = self.samples[name]["confidence"]  # (S, N)
+        index = np.clip(np.ceil(conf * self.bins), 1, self.bins).astype(int) - 1
+        rng = np.random.default_rng([self.seed, 3, self.strategies.index(name)])
+        null = np.zeros(draws)
+        for c, i in zip(conf, index, strict=True):  # per seed: (draws, N) @ (N, bins)
+            gap = (rng.random((draws, len(c))) < c) - c
+            null += np.abs(gap @ np.eye(self.bins)[i]).sum(1) / len(c)
+        threshold = np.quantile(null / len(conf), _bounds(confidence)[1])
+        return bool(self.values[name][metric].mean() <= threshold)
 
     def difference(self, a: str, b: str, metric: str,
                    confidence: float = 0.95) -> tuple[float, float, float]:
@@ -326,5 +354,6 @@ def bootstrap(
     resampled = {k: {m: v[1:, owner == k] for m, v in out.items()} for k in runs}  # (B, S)
     seeds = {name: list(by_seed) for name, by_seed in runs.items()}
     samples = {name: {m: np.stack([np.asarray(r[c], float) for r in by_seed.values()])
-                      for m, c in MEANS.items()} for name, by_seed in runs.items()}
-    return Bootstrap(list(tables), seeds, values, resampled, samples, seed)
+                      for m, c in {**MEANS, "confidence": "confidence"}.items()}
+               for name, by_seed in runs.items()}
+    return Bootstrap(list(tables), seeds, values, resampled, samples, seed, bins)

@@ -9,7 +9,7 @@ interval can see a collapse its seeds never showed), and >= 90% everywhere at th
 
 import pytest
 
-from fusion.coverage import SCENARIOS, coverage, true_accuracy
+from fusion.coverage import SCENARIOS, coverage, ece_coverage, true_accuracy
 
 RECOMMENDED_SEEDS = 7
 
@@ -36,3 +36,11 @@ def test_scenarios_are_calibrated_near_the_default_run():
                                                                                        abs=0.004)
     with pytest.raises(ValueError, match="unknown scenario"):
         coverage("bimodal", 3)
+
+
+@pytest.mark.parametrize("ece", [0.0, 0.01, 0.05])
+def test_the_ece_interval_covers_a_known_ece(ece):
+    """>= 90% at 2,400 samples and 4 seeds (benchmarks/ece_coverage.py: 200 experiments a
+    cell); these runs are smaller (75) and check >= 0.87."""
+    coverage, width = ece_coverage(ece, samples=2400, experiments=75, resamples=300)
+    assert coverage >= 0.87 and width < 0.02

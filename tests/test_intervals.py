@@ -189,7 +189,7 @@ def test_one_seed_borrows_the_largest_seed_std_and_is_flagged():
         donor = max(stds, key=stds.get)  # the largest seed std, with its df
         df = len(result.seeds[donor]) - 1
         atoms = result.resampled["one"][metric][:, 0]
-        if spec.reflect:
+        if spec.calibration:
             atoms = 2 * result.values["one"][metric][0] - atoms
         expected = np.clip(quantiles(atoms, stds[donor], df, [0.025, 0.975]), *spec.bounds)
         assert [out["one"][f"{metric}_ci_low"], out["one"][f"{metric}_ci_high"]] == \
@@ -274,6 +274,20 @@ def test_ece_interval_is_not_shifted_by_the_bootstrap_bias():
     for k in tables:  # the estimate sits inside (up to rounding)
         low, high = out[k]["test_ece_ci_low"], out[k]["test_ece_ci_high"]
         assert low - 1e-12 <= out[k]["test_ece"] <= high + 1e-12
+
+
+def test_a_calibrated_model_looks_calibrated_and_a_miscalibrated_one_does_not():
+    """Consistency resampling: correct ~ Bernoulli(confidence) gives an ECE no larger than a
+    calibrated model's; correct with probability confidence - 0.05 does not."""
+    rng, n = np.random.default_rng(2), 2400
+    actual = rng.integers(0, 2, n)
+    confidence = np.clip(1 - rng.beta(1, 40, (4, n)), 0.5 + 1e-9, 1.0)
+    tables = {name: _table(rng.random((4, n)) < confidence - gap, actual, rng, confidence)
+              for name, gap in (("calibrated", 0.0), ("off", 0.05))}
+    result = bootstrap(tables, resamples=200)
+    assert result.calibrated_looking("calibrated", "test_ece", 0.95)
+    assert not result.calibrated_looking("off", "test_ece", 0.95)
+    assert result.summary(metrics=["test_ece"])["calibrated"]["test_ece_ci_low"] == 0.0
 
 
 def test_probability_of_improvement_counts_seed_pairs():
