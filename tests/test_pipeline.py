@@ -51,7 +51,8 @@ def test_every_seed_is_trained_evaluated_and_summarised_with_an_interval(built):
     assert list(pairwise.columns) == ["a", "b", "metric", "difference", "ci_low", "ci_high",
                                       "p_a_better", "p_a_better_ci_low", "p_a_better_ci_high"]
     claims = pd.read_csv(repo / "plots/comparison/claims.csv")
-    assert {"kind", "metric", "a", "b", "ci_low", "ci_high", "clear"} <= set(claims.columns)
+    assert {"kind", "metric", "a", "b", "ci_low", "ci_high", "verdict"} <= set(claims.columns)
+    assert set(claims["verdict"]) <= {"better", "equivalent", "inconclusive"}
     assert {"test_accuracy", "robustness_rgb", "robustness_lidar", "test_ece"} <= set(
         pairwise["metric"])
 
