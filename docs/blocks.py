@@ -16,6 +16,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
+
 ROOT = Path(__file__).resolve().parents[1]
 BLOCKS: dict[str, Callable[[Path], str]] = {}
 MARKED = re.compile(r"(<!-- (?P<name>[\w-]+):start -->\n)(?P<body>.*?)(<!-- (?P=name):end -->)",
@@ -69,6 +71,33 @@ def ece_coverage(root: Path) -> str:
     table = [line for line in text if line.startswith("|")]
     return "\n".join([*table, "", f"From `{path}` ({text[0].lstrip('# ')}; "
                                   f"{text[1].lstrip('# ').split(';')[0]})."])
+
+
+@block("course-run")
+def course_run(root: Path) -> str:
+    """The kept `course` run: each strategy's test accuracy and robustness with their
+    intervals and verdicts, and its seconds per epoch."""
+    folder = "benchmarks/results/course_run"
+    table = pd.read_csv(root / folder / "comparison.csv")
+
+    def cell(r, m: str) -> str:
+        return f"{100 * r[m]:.1f} [{100 * r[m + '_ci_low']:.1f}, {100 * r[m + '_ci_high']:.1f}]"
+
+    lines = ["| strategy | seeds | test accuracy % | verdict | robustness camera % | verdict | "
+             "robustness LiDAR % | verdict | s / epoch |",
+             "|---|---:|---:|---|---:|---|---:|---|---:|"]
+    for _, r in table.iterrows():
+        verdicts = [r[f"tier_{m}"] if isinstance(r[f"tier_{m}"], str) else "–"
+                    for m in ("test_accuracy", "robustness_rgb", "robustness_lidar")]
+        lines.append(f"| {r['strategy']} | {r['seeds']} | {cell(r, 'test_accuracy')} | "
+                     f"{verdicts[0]} | {cell(r, 'robustness_rgb')} | {verdicts[1]} | "
+                     f"{cell(r, 'robustness_lidar')} | {verdicts[2]} | "
+                     f"{r['seconds_per_epoch']:.1f} |")
+    findings = [line for line in (root / folder / "comparison.md").read_text().splitlines()
+                if line.startswith("- ")]
+    took = (root / folder / "time.txt").read_text().strip()
+    return "\n".join([*lines, "", f"From `{folder}/` (`comparison.csv`; {took}). Its findings "
+                       "(`comparison.md`):", "", *findings])
 
 
 @block("replication")

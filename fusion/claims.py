@@ -17,7 +17,10 @@ The interval is analytic (Welch-Satterthwaite), so it does not move with a resam
 standard error has two parts:
 
 - test set: the paired difference over samples, var_i(x_i) / N with x_i the mean over a's seeds
-  of sample i's value minus b's (the comparison is paired on samples);
+  of sample i's value minus b's (the comparison is paired on samples), never below 1 / N^2,
+  the variance one sample of N that the two disagree on would give: two strategies right on
+  all 360 of 360 samples are not thereby equal within half a point (Agresti and Min's
+  pseudo-counts for paired proportions act alike);
 - seeds: s_a^2 / S_a + s_b^2 / S_b, each strategy's own seed variance, moderated (empirical
   Bayes, limma's squeezeVar, Smyth 2004): s_k^2 is shrunk towards a prior s_0^2 with d_0
   degrees of freedom, both estimated from the spread of the strategies' log-variances; the
@@ -171,7 +174,8 @@ def standard_error(boot: Bootstrap, a: str, b: str, metric: str,
     """(se of the test-set part, se of the seed part, Satterthwaite df of their sum) of the
     mean difference a - b."""
     x = boot.samples[a][metric].mean(0) - boot.samples[b][metric].mean(0)  # (N,) paired
-    parts = [(x.var(ddof=1) / len(x), len(x) - 1.0)]
+    n = len(x)  # at least one sample's disagreement in N: no zero variance at the ceiling
+    parts = [(max(x.var(ddof=1) / n, 1 / n**2), n - 1.0)]
     parts += [(terms[n][0] / len(boot.seeds[n]), terms[n][1]) for n in (a, b)]
     return (float(np.sqrt(parts[0][0])), float(np.sqrt(parts[1][0] + parts[2][0])),
             satterthwaite(parts))

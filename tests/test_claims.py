@@ -28,9 +28,10 @@ def own(variances, dfs, means):
     return variances, dfs
 
 
-def boot_of(values: dict[str, list[float]], samples: int = 10) -> Bootstrap:
+def boot_of(values: dict[str, list[float]], samples: int = 100_000) -> Bootstrap:
     """A Bootstrap whose every metric is the given value per seed, the same on every test
-    sample: no test-set variation, so intervals are plain Welch t-intervals."""
+    sample: no test-set variation (the 1 / N^2 floor negligible at this N), so intervals are
+    plain Welch t-intervals."""
     seeds = {n: list(range(len(v))) for n, v in values.items()}
     per_seed = {n: {m: np.array(v, float) for m in METRICS} for n, v in values.items()}
     columns = {n: {m: np.tile(np.array(v, float)[:, None], (1, samples)) for m in MEANS}
@@ -100,6 +101,17 @@ def test_a_pairs_interval_is_welch_satterthwaite_with_the_test_set_term():
     assert (row["a"], row["b"]) == ("a", "b")
     assert [row["ci_low"], row["ci_high"]] == pytest.approx([d - half, d + half])
     assert row["df"] == pytest.approx(df)
+
+
+def test_a_perfect_score_on_few_samples_is_no_equivalence():
+    """Two strategies right on all 360 samples: the test-set part is floored at one sample's
+    disagreement (se 1 / N), so the interval is about +-1 point, not [0, 0]: inconclusive at
+    +-0.5; with 2,400 samples the same floor allows the equivalence."""
+    for n, expected in ((360, "inconclusive"), (2400, "equivalent")):
+        values = {"A": [1.0, 1.0, 1.0, 1.0], "B": [1.0, 1.0, 1.0, 1.0]}
+        found = compare(boot_of(values, samples=n), [], DELTAS, metrics=["test_accuracy"])
+        row = found.rows.iloc[0]
+        assert row["se_test"] == pytest.approx(1 / n) and row["verdict"] == expected
 
 
 def test_each_verdict():
