@@ -24,6 +24,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from fusion.faults import suite
 from fusion.intervals import COLUMNS, Bootstrap, bootstrap
 
 LOGIT, SAMPLE_SPREAD = -6.0, 1.5  # ~99.3% accuracy for a typical seed
@@ -52,6 +53,7 @@ def _table(correct: np.ndarray) -> pd.DataFrame:
     table = {"seed": np.repeat(np.arange(s), n), "row": np.tile(np.arange(n), s),
              "actual": actual, "predicted": np.where(flat, actual, 1 - actual),
              "confidence": np.full(s * n, 0.9)}
+    table |= suite.cell_columns(n, s)
     return pd.DataFrame(table | {c: flat.astype(float) for c in COLUMNS if c not in table})
 
 

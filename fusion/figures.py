@@ -10,20 +10,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
+import matplotlib.patches
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from fusion.faults import FAULTS, available
 from fusion.io import atomic_path
 from fusion.report import TIERED
 
 DPI = 100
 MARKERS = "osD^vP*Xh<>p"
-CORRUPTIONS = {  # curve name in `evaluation.robustness`: (panel title, severity axis label)
-    "rgb_noise": ("Camera noise on RGB", "noise std (fraction of full scale)"),
-    "range_noise": ("Range noise on LiDAR returns", "noise std (metres)"),
-    "lidar_dropout": ("LiDAR returns dropped", "fraction of returns dropped"),
-}
 
 
 def strategy_styles(names: Sequence[str]) -> dict[str, dict]:
@@ -59,26 +56,53 @@ def plot_val_losses(curves: Mapping[str, Mapping[int, pd.DataFrame]], path: str 
     _save(fig, path)
 
 
-def plot_robustness(curves: Mapping[str, pd.DataFrame], path: str | Path) -> None:
-    """Test accuracy vs corruption severity: a panel per corruption, a line per strategy (the
-    mean over seeds) in a band from the worst to the best seed."""
-    fig = Figure(figsize=(15, 4.5), layout="constrained")
-    axes = fig.subplots(1, len(CORRUPTIONS), sharey=True)
+def plot_severity(curves: Mapping[str, pd.DataFrame], path: str | Path) -> None:
+    """Test accuracy vs severity: a panel per fault (controls included), a line per strategy
+    (the mean over seeds) in a band from the worst to the best seed."""
+    faults = list(dict.fromkeys(next(iter(curves.values()))["fault"]))
+    columns = 6
+    rows = math.ceil(len(faults) / columns)
+    fig = Figure(figsize=(3.2 * columns, 2.8 * rows + 0.8), layout="constrained")
+    axes = fig.subplots(rows, columns, sharey=True, squeeze=False).ravel()
     styles = strategy_styles(list(curves))
-    for ax, (corruption, (title, xlabel)) in zip(axes, CORRUPTIONS.items(), strict=True):
+    for ax, fault in zip(axes, faults, strict=False):
         for name, curve in curves.items():
-            points = curve[curve["corruption"] == corruption].groupby("severity")["accuracy"]
+            points = curve[curve["fault"] == fault].groupby("severity")["accuracy"]
             mean, low, high = points.mean(), points.min(), points.max()
-            ax.fill_between(mean.index, low.to_numpy(), high.to_numpy(), alpha=0.15,
+            ax.fill_between(mean.index, low.to_numpy(), high.to_numpy(), alpha=0.12,
                             color=styles[name]["color"], linewidth=0)
-            ax.plot(mean.index, mean.to_numpy(), label=name, markersize=4, **styles[name])
+            ax.plot(mean.index, mean.to_numpy(), label=name, markersize=3, **styles[name])
         ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)  # chance for two classes
-        ax.set(title=title, xlabel=xlabel, ylim=(0, 1.02))
+        ax.set(title=fault, xlabel=FAULTS[fault].unit, ylim=(0, 1.02))
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("test accuracy (dotted: chance)")
-    fig.suptitle("Robustness: test accuracy under corruption of one modality "
-                 "(line: mean over seeds; band: worst to best seed)")
+    for ax in axes[len(faults):]:
+        ax.set_visible(False)
+    fig.suptitle("Test accuracy under each fault by severity (line: mean over seeds; band: worst "
+                 "to best seed; dotted: chance; shift_both / rotate_both: controls)")
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", title="strategy")
+    _save(fig, path)
+
+
+def plot_fault_heatmap(summary: Mapping[str, dict], floor: pd.DataFrame, names: Sequence[str],
+                       path: str | Path) -> None:
+    """Strategy x fault heatmap of relative accuracy (mean over seeds), annotated; a fusion
+    strategy's cell framed where it is below its better single sensor under that fault."""
+    faults = [f for f in FAULTS if f in available() or FAULTS[f].is_control]
+    ra = np.array([[summary[n][f"ra_{f}"] for f in faults] for n in names])
+    fig = Figure(figsize=(1.0 * len(faults) + 3, 0.45 * len(names) + 2), layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(ra, cmap="RdYlGn", vmin=0.5, vmax=1.0, aspect="auto")
+    for i, j in np.ndindex(ra.shape):
+        ax.text(j, i, f"{100 * ra[i, j]:.0f}", ha="center", va="center", fontsize=8)
+    for r in floor[floor["verdict"] == "below"].itertuples():
+        i, j = names.index(r.strategy), faults.index(r.fault)
+        ax.add_patch(matplotlib.patches.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False,
+                                                  edgecolor="black", linewidth=2))
+    ax.set_xticks(range(len(faults)), faults, rotation=45, ha="right")
+    ax.set_yticks(range(len(names)), names)
+    ax.set_title("Relative accuracy under each fault, % (framed: fusion below its better single "
+                 "sensor, simultaneous 95%)")
+    fig.colorbar(image, ax=ax, label="relative accuracy (corrupted / clean)")
     _save(fig, path)
 
 

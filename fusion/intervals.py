@@ -55,6 +55,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from fusion.faults import FAULTS, suite
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -68,26 +70,31 @@ class Metric:
     calibration: bool = False
 
 
+FAULT_GROUPS = (*suite.GROUPS, suite.CONTROL)
+RELATIVE = ["mRA", *(f"ra_{g}" for g in FAULT_GROUPS), *(f"ra_{f}" for f in FAULTS)]
+FAULT_ACCURACY = [f"accuracy_{f}" for f in FAULTS]  # mean over the fault's severities
 METRICS: dict[str, Metric] = {
     "test_accuracy": Metric(),
     "test_balanced_accuracy": Metric(),
     "test_f1": Metric(),
     "test_loss": Metric(higher_is_better=False, bounds=(0.0, np.inf)),
     "test_ece": Metric(higher_is_better=False, calibration=True),
-    "robustness_rgb": Metric(),
-    "robustness_lidar": Metric(),
     "accuracy_rgb_missing": Metric(),
     "accuracy_lidar_missing": Metric(),
+    **{m: Metric(bounds=(0.0, np.inf)) for m in RELATIVE},  # corrupted / clean may exceed 1
+    **{m: Metric() for m in FAULT_ACCURACY},
 }
 MEANS = {  # metric -> column whose weighted mean it is
     "test_accuracy": "correct",
     "test_loss": "loss",
-    "robustness_rgb": "robustness_rgb",
-    "robustness_lidar": "robustness_lidar",
     "accuracy_rgb_missing": "correct_rgb_missing",
     "accuracy_lidar_missing": "correct_lidar_missing",
+    **{m: m for m in RELATIVE + FAULT_ACCURACY},  # columns derived by `suite.relative_columns`
 }
-COLUMNS = ["seed", "row", "actual", "predicted", "confidence", *MEANS.values()]
+FAULT_COLUMNS = [*(f"{kind}_{g}" for g in suite.GROUPS for kind in ("cell", "correct")),
+                 f"correct_{suite.CONTROL}"]
+COLUMNS = ["seed", "row", "actual", "predicted", "confidence", "correct", "loss",
+           "correct_rgb_missing", "correct_lidar_missing", *FAULT_COLUMNS]
 PAIRWISE = ["a", "b", "metric", "difference", "ci_low", "ci_high", "p_a_better",
             "p_a_better_ci_low", "p_a_better_ci_high"]
 
@@ -103,7 +110,7 @@ def _metrics(runs: Sequence[Mapping], classes: np.ndarray, w: np.ndarray, bins: 
         index = np.clip(np.ceil(confidence * bins), 1, bins).astype(int) - 1  # (N,)
         gap = np.zeros((len(index), bins))  # (N, bins): correct - confidence in each bin
         gap[np.arange(len(index)), index] = np.asarray(run["correct"], float) - confidence
-        means = np.stack([np.asarray(run[c], float) for c in MEANS.values()], 1)  # (N, 6)
+        means = np.stack([np.asarray(run[c], float) for c in MEANS.values()], 1)  # (N, M)
         hits = actual & guessed  # (N, C): true positives
         columns.append(np.hstack([means, actual, guessed, hits, gap]))  # (N, K)
     x = np.stack(columns, 1)  # (N, S, K)
@@ -134,6 +141,8 @@ def _split(name: str, table: pd.DataFrame) -> dict[int, dict[str, np.ndarray]]:
         raise ValueError(f"{name}: empty predictions table")
     seeds = data["seed"]
     runs = {int(s): {c: v[seeds == s] for c, v in data.items()} for s in np.unique(seeds)}
+    for run in runs.values():
+        run |= relative(run)
     base, first = next(iter(runs.items()))
     if len(np.unique(first["row"])) < len(first["row"]):
         raise ValueError(f"{name}: seed {base} has duplicated test rows")
@@ -143,9 +152,18 @@ def _split(name: str, table: pd.DataFrame) -> dict[int, dict[str, np.ndarray]]:
     return runs
 
 
+def relative(run: Mapping) -> dict[str, np.ndarray]:
+    """The per-sample columns of relative accuracy (`suite.relative_columns`) of one seed's
+    columns."""
+    return suite.relative_columns(
+        run["correct"], {g: run[f"correct_{g}"] for g in FAULT_GROUPS},
+        {g: run[f"cell_{'alignment' if g == suite.CONTROL else g}"] for g in FAULT_GROUPS})
+
+
 def _same_samples(x: Mapping, y: Mapping) -> bool:
-    """Same test rows in the same order, with the same actual classes."""
-    return all(np.array_equal(x[c], y[c]) for c in ("row", "actual"))
+    """Same test rows in the same order, with the same actual classes and fault cells."""
+    return all(np.array_equal(x[c], y[c]) for c in ("row", "actual", "cell_camera", "cell_lidar",
+                                                      "cell_alignment"))
 
 
 def quantiles(atoms: np.ndarray, scale: float, df: float, probs: Sequence[float]) -> np.ndarray:
@@ -256,6 +274,29 @@ class Bootstrap:
                         f"{m}_ci_low": float(low), f"{m}_ci_high": float(high)}
             out[name] = row
         return out
+
+    def corruption_error(self, name: str, reference: str, faults: Sequence[str],
+                         confidence: float = 0.95) -> dict[str, float]:
+        """Corruption error of `name` relative to `reference` (after ImageNet-C's mCE): its error
+        under `faults` (the mean over faults of the error over each fault's severities) / the
+        reference's. A ratio of mean errors, not ImageNet-C's mean of per-fault ratios: a
+        reference that errs on almost no sample under some fault (a dark frame, a shifted
+        picture) makes those ratios explode; the reference's error is floored at one sample in
+        N. Per seed of `name` against the reference's seed mean; the interval as `summary`'s,
+        atoms from the shared resamples. {"mCE", "mCE_ci_low", "mCE_ci_high", "mCE_std"}."""
+        n = self.samples[name]["test_accuracy"].shape[1]
+
+        def error(k: str, resampled: bool = False) -> np.ndarray:  # (S,) or (B, S)
+            source = self.resampled if resampled else self.values
+            return 1 - np.mean([source[k][f"accuracy_{f}"] for f in faults], axis=0)
+
+        per_seed = error(name) / max(error(reference).mean(), 1 / n)  # (S,)
+        atoms = error(name, True).mean(1) / np.maximum(error(reference, True).mean(1), 1 / n)
+        std = _std(per_seed)
+        low, high = quantiles(atoms, std / np.sqrt(len(per_seed)), len(per_seed) - 1,
+                              _bounds(confidence))
+        return {"mCE": float(per_seed.mean()), "mCE_ci_low": float(max(low, 0.0)),
+                "mCE_ci_high": float(high), "mCE_std": std}
 
     def calibrated_looking(self, name: str, metric: str, confidence: float,
                            draws: int = 1000) -> bool:

@@ -171,25 +171,23 @@ class Equivalence:
     points)."""
 
     accuracy: float = 0.005  # test accuracy
-    robustness: float = 0.02  # robustness metrics (corrupted / clean accuracy)
+    robustness: float = 0.02  # relative accuracies under faults (corrupted / clean accuracy)
 
     def of(self, metric: str) -> float:
-        return self.robustness if metric.startswith("robustness") else self.accuracy
+        return self.robustness if metric.startswith("ra_") or metric == "mRA" else self.accuracy
 
 
 @dataclass(frozen=True)
 class EvaluateParams:
     batch_size: int = 64
-    seed: int = 0  # corruption draws
+    seed: int = 0  # fault draws and the samples' cells (fusion.faults.suite)
     device: str = "auto"
-    rgb_noise_levels: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2)  # std, fraction of full scale
-    range_noise_levels: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0)  # range noise std, metres
-    drop_levels: tuple[float, ...] = (0.0, 0.5, 0.9)  # fraction of LiDAR returns dropped
     ece_bins: int = 15
     latency_repeats: int = 20
     resamples: int = 2000  # bootstrap resamples of each strategy's interval (aggregate only)
     equivalence: Equivalence = field(default_factory=Equivalence)  # aggregate only
     collapse: float = 0.01  # a seed this far below its strategy's median accuracy collapsed
+    reference: str = "late"  # the strategy corruption errors (mCE) are relative to
     gallery: int = 16  # test samples shown in the aggregate gallery (aggregate only)
 
 
@@ -510,9 +508,6 @@ def _check_ranges(p: Params) -> None:
     e = p.evaluate
     _require(e.batch_size >= 1, "evaluate.batch_size", "an integer >= 1", e.batch_size)
     _check_device(e.device, "evaluate.device")
-    for key in ("rgb_noise_levels", "range_noise_levels", "drop_levels"):
-        _check_levels(getattr(e, key), f"evaluate.{key}", upper=1.0 if key == "drop_levels"
-                      else float("inf"))
     _require(e.ece_bins >= 1, "evaluate.ece_bins", "an integer >= 1", e.ece_bins)
     _require(e.latency_repeats >= 1, "evaluate.latency_repeats", "an integer >= 1",
              e.latency_repeats)
@@ -522,14 +517,8 @@ def _check_ranges(p: Params) -> None:
         v = getattr(e.equivalence, key)
         _require(0 < v < 1, f"evaluate.equivalence.{key}", "a fraction in (0, 1)", v)
     _require(0 < e.collapse < 1, "evaluate.collapse", "a fraction in (0, 1)", e.collapse)
-
-
-def _check_levels(levels: tuple[float, ...], key: str, upper: float) -> None:
-    """Severities of a corruption curve: from 0 (clean), strictly increasing, at most `upper`."""
-    _require(len(levels) >= 2 and levels[0] == 0 and levels[-1] <= upper
-             and all(a < b for a, b in zip(levels, levels[1:], strict=False)), key,
-             f"at least two strictly increasing severities from 0 to at most {upper}",
-             list(levels))
+    _require(e.reference in p.strategies, "evaluate.reference", "a key of `strategies`",
+             e.reference)
 
 
 def _check_device(name: str, key: str) -> None:

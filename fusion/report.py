@@ -14,14 +14,19 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from fusion.claims import GROUPS, POWER, TIERED, Claims, holm
-from fusion.intervals import METRICS
+from fusion.faults import FAULTS, available
 
 COST_KEYS = ("params", "flops", "latency_ms", "throughput")  # measured once per strategy
 TRAIN_KEYS = ("seconds_per_epoch", "peak_memory_mb", "best_val_loss")  # median over seeds
 UNIMODAL = ("rgb_only", "lidar_only")  # registered ops of the unimodal baselines
-__all__ = ["TIERED", "UNIMODAL", "comparison_table", "findings", "summarize", "to_markdown"]
+TABLE_METRICS = ("test_accuracy", "test_balanced_accuracy", "test_f1", "test_loss", "test_ece",
+                 "accuracy_rgb_missing", "accuracy_lidar_missing", "ra_camera", "ra_lidar",
+                 "ra_alignment", "mRA", "mCE")
+__all__ = ["TIERED", "UNIMODAL", "comparison_table", "fault_markdown", "findings", "summarize",
+           "to_markdown"]
 
 
 def summarize(intervals: Mapping[str, dict], train: Mapping[str, dict],
@@ -55,7 +60,7 @@ def comparison_table(summary: Mapping[str, dict], groups: Mapping[str, Mapping[s
     rows = []
     for name, s in summary.items():
         row = {"strategy": name, "seeds": len(s["seeds"])}
-        for metric in METRICS:
+        for metric in TABLE_METRICS:
             row |= {k: s[k] for k in (metric, f"{metric}_ci_low", f"{metric}_ci_high",
                                       f"{metric}_std")}
         row |= {f"tier_{m}": groups.get(m, {}).get(name, np.nan) for m in TIERED}
@@ -79,8 +84,9 @@ def _plain(mean: float, low: float, high: float) -> str:
 MARKDOWN = {  # metric: (header, format of mean [interval])
     "test_accuracy": ("Test accuracy %", _percent),
     "test_balanced_accuracy": ("Balanced acc. %", _percent),
-    "robustness_rgb": ("Robustness camera %", _percent),
-    "robustness_lidar": ("Robustness LiDAR %", _percent),
+    "ra_camera": ("RA camera faults %", _percent),
+    "ra_lidar": ("RA LiDAR faults %", _percent),
+    "ra_alignment": ("RA misalignment %", _percent),
     "accuracy_rgb_missing": ("RGB missing %", _percent),
     "accuracy_lidar_missing": ("LiDAR missing %", _percent),
     "test_ece": ("Test ECE", _plain),
@@ -96,31 +102,83 @@ def to_markdown(table: pd.DataFrame, claims: Claims, balanced: bool) -> str:
     On a balanced test set balanced accuracy repeats accuracy, so it is left out."""
     shown = {m: v for m, v in MARKDOWN.items() if not (balanced and m == "test_balanced_accuracy")}
     headers = ["Strategy", "Seeds", "Verdict (acc.)", *(shown[m][0] for m in shown),
-               "Verdict (camera)", "Verdict (LiDAR)", "Params", "FLOPs", "Latency (ms)",
-               "s / epoch"]
+               "Verdict (camera)", "Verdict (LiDAR)", "Verdict (misalign.)", "Params", "FLOPs",
+               "Latency (ms)", "s / epoch"]
     lines = [headers, ["---", "---:", "---:", *["---:"] * (len(headers) - 3)]]
     for r in table.to_dict("records"):
         lines.append([
             r["strategy"], str(r["seeds"]) + ("*" if r["seeds"] < 2 else ""),
             _group(r["tier_test_accuracy"]),
             *(fmt(r[m], r[f"{m}_ci_low"], r[f"{m}_ci_high"]) for m, (_, fmt) in shown.items()),
-            _group(r["tier_robustness_rgb"]), _group(r["tier_robustness_lidar"]),
+            *(_group(r[f"tier_ra_{g}"]) for g in ("camera", "lidar", "alignment")),
             f"{int(r['params']):,}", f"{r['flops'] / 1e6:.1f}M", f"{r['latency_ms']:.2f}",
             f"{r['seconds_per_epoch']:.2f}",
         ])
     note = (
         "\nCells: mean over seeds [95% interval over seeds and test samples, for that strategy "
-        "alone]; cost columns are measurements without intervals (params and FLOPs are exact; "
-        "latency and s / epoch vary with the machine and its load). Verdicts, from the "
+        "alone]; RA = relative accuracy, accuracy under a fault group's faults and severities / "
+        "clean accuracy (table below); cost columns are measurements without intervals (params "
+        "and FLOPs are exact; latency and s / epoch vary with the machine and its load). "
+        "Verdicts, from the "
         f"simultaneous intervals of the {len(claims.rows)} comparisons of the findings "
         f"({100 * claims.level:.2f}% each, Bonferroni: all hold together with "
         f"{100 * (1 - claims.alpha):.0f}% confidence): "
         + "; ".join(f"{g} = {text}" for g, text in GROUPS.items())
-        + "; – = not ranked (robustness of a unimodal baseline, which ignores the other sensor; "
+        + "; – = not ranked (relative accuracy of a unimodal baseline, which ignores the other "
+        "sensor; "
         "a strategy with fewer than 2 seeds, marked *)."
         + ("" if not balanced else " Balanced accuracy and macro F1 (in metrics/summary.json) "
            "repeat accuracy on this balanced test set and are not shown.") + "\n")
     return "\n".join("| " + " | ".join(line) + " |" for line in lines) + "\n" + note
+
+
+def fault_markdown(summary: Mapping[str, dict], floor: pd.DataFrame, order: Sequence[str],
+                   reference: str) -> str:
+    """Relative accuracy per strategy (rows, in `order`) and fault (columns, controls after
+    their misalignments), mRA and mCE: means over seeds; a fusion strategy's cell marked v where
+    its accuracy under the fault is below its better single sensor's (`claims.against_sensors`,
+    verdict `below`), ^ where above."""
+    faults = [f for f in FAULTS if f in available() or FAULTS[f].is_control]
+    below = {(r.fault, r.strategy): {"below": " v", "above": " ^"}.get(r.verdict, "")
+             for r in floor.itertuples()}
+    headers = ["Strategy", "mRA %", f"mCE (vs {reference})", *faults]
+    lines = [headers, ["---", *["---:"] * (len(headers) - 1)]]
+    for name in order:
+        s = summary[name]
+        lines.append([name, _percent(s["mRA"], s["mRA_ci_low"], s["mRA_ci_high"]),
+                      _plain(s["mCE"], s["mCE_ci_low"], s["mCE_ci_high"]),
+                      *(f"{100 * s[f'ra_{f}']:.1f}{below.get((f, name), '')}" for f in faults)])
+    counted = floor[floor["verdict"].isin(["below", "above"])]
+    level = (f"{len(floor)} comparisons of a fusion strategy with its better single sensor under "
+             f"each fault, simultaneous at 95% (Bonferroni)") if len(floor) else "no comparisons"
+    note = (f"\nRelative accuracy (RA, %) under each fault: accuracy over its severities / clean "
+            f"accuracy on every test sample, mean over seeds (intervals in metrics/summary.json; "
+            f"a strategy unaffected by a fault scores 100 up to the noise of the fault's share of "
+            f"the samples); mRA = mean RA over the {len(available())} faults (controls left out); "
+            f"mCE = error under the faults / {reference}'s, with 95% intervals (after ImageNet-C; "
+            f"a ratio of mean errors; < 1: fewer errors than {reference}). `shift_both` and "
+            f"`rotate_both` are the controls of the misalignments: the same transform applied to "
+            f"both sensors. v / ^: the fusion strategy's accuracy under that fault is below / "
+            f"above that of its better single sensor under the same fault ({level}; "
+            f"{len(counted)} verdicts).\n")
+    return "\n".join("| " + " | ".join(line) + " |" for line in lines) + "\n" + note
+
+
+def severity_table(curves: Mapping[str, pd.DataFrame], confidence: float = 0.95
+                   ) -> pd.DataFrame:
+    """Per strategy, fault and severity: accuracy (mean over seeds) with an approximate interval,
+    mean +- t(S - 1) sqrt(s^2 / S + p (1 - p) / n): the seeds' spread and the binomial
+    variation of the cell's n samples. `curves`: name -> CURVE_COLUMNS plus `seed`."""
+    rows = []
+    for name, curve in curves.items():
+        for (fault, severity), cell in curve.groupby(["fault", "severity"], sort=False):
+            p, s, n = cell["accuracy"].mean(), len(cell), cell["samples"].iloc[0]
+            var = cell["accuracy"].var(ddof=1) / s if s > 1 else 0.0
+            half = stats.t.ppf((1 + confidence) / 2, max(s - 1, 1)) * np.sqrt(
+                var + p * (1 - p) / n)
+            rows.append((name, fault, severity, p, max(p - half, 0.0), min(p + half, 1.0), n, s))
+    return pd.DataFrame(rows, columns=["strategy", "fault", "severity", "accuracy", "ci_low",
+                                       "ci_high", "samples", "seeds"])
 
 
 def _points(difference: float, low: float, high: float) -> str:
@@ -229,6 +287,38 @@ def _other_lines(claims: Claims, baselines: Sequence[str]) -> list[str]:
         f"{_points(r.difference, r.ci_low, r.ci_high)}" for r in rows.itertuples()) + "."]
 
 
+def _floor_lines(floor: pd.DataFrame) -> list[str]:
+    """Per fault group: the fusion strategies that fall below their better single sensor."""
+    below = floor[floor["verdict"] == "below"]
+    if floor.empty:
+        return []
+    if below.empty:
+        return [f"No fusion strategy is shown below its better single sensor under any fault "
+                f"({len(floor)} comparisons, simultaneous at 95%)."]
+    parts = []
+    for fault, rows in below.groupby("fault", sort=False):
+        cited = ", ".join(f"{r.strategy} {_points(r.difference, r.ci_low, r.ci_high)}"
+                          for r in rows.sort_values("difference").itertuples())
+        parts.append(f"{fault} ({FAULTS[fault].sensor}; vs {rows['sensor'].iloc[0]} alone): "
+                     f"{cited}")
+    return [f"Fusion worse than its better single sensor under the same fault (accuracy over "
+            f"the fault's severities, fusion minus that sensor alone; {len(below)} of "
+            f"{len(floor)} comparisons, simultaneous at 95%): " + "; ".join(parts) + "."]
+
+
+def _recipe_line(recipes: Mapping[str, str]) -> list[str]:
+    """The training recipes, when they differ: a fault difference may come from them."""
+    by_recipe: dict[str, list[str]] = {}
+    for name, recipe in recipes.items():
+        by_recipe.setdefault(recipe, []).append(name)
+    if len(by_recipe) < 2:
+        return []
+    return ["Training recipes differ, and modality dropout and epochs change robustness to a "
+            "missing or degraded sensor as much as a fusion design may: " + "; ".join(
+                f"{', '.join(names)}: {recipe}" for recipe, names in by_recipe.items())
+            + ". A fault verdict between strategies of different recipes compares recipes too."]
+
+
 def _collapse_line(collapsed: Mapping[str, tuple[int, int, float, float]],
                    points: float) -> list[str]:
     """Each strategy's seed collapse rate with its interval."""
@@ -285,13 +375,17 @@ def findings(summary: Mapping[str, dict], claims: Claims, baselines: Sequence[st
              per_seed_accuracy: Mapping[str, Mapping[str, float]], data: str = "",
              collapsed: Mapping[str, tuple[int, int, float, float]] | None = None,
              collapse_points: float = 0.01,
-             needs: Mapping[str, tuple[float, dict[int, float]]] | None = None) -> list[str]:
+             needs: Mapping[str, tuple[float, dict[int, float]]] | None = None,
+             floor: pd.DataFrame | None = None,
+             recipes: Mapping[str, str] | None = None) -> list[str]:
     """Sentences that state only what the simultaneous intervals support: the data they come
     from and what in it separates the strategies (`data`, e.g. `Params.data_source()`),
     strategies without seed variation, the multiplicity of the verdicts, each ranked metric's
     verdicts against its best and what the run can detect, fusion against the unimodal
     baselines, other differences, seeds that differ beyond noise, seed collapses (`collapsed`,
-    `claims.collapses`) and what a run would need (`needs`, `claims.seeds_needed`)."""
+    `claims.collapses`), what a run would need (`needs`, `claims.seeds_needed`), fusion below
+    its better single sensor under a fault (`floor`, `claims.against_sensors`) and the training
+    recipes when they differ (`recipes`: strategy -> its recipe in words)."""
     flagged = [n for n, s in summary.items() if len(s["seeds"]) < 2]
     lines = [f"Data: {data}."] if data else []
     if flagged and len(flagged) == len(summary):
@@ -318,6 +412,8 @@ def findings(summary: Mapping[str, dict], claims: Claims, baselines: Sequence[st
     lines += _metric_lines(summary, claims, baselines, unstable)
     lines += _baseline_line(claims, baselines)
     lines += _other_lines(claims, baselines)
+    lines += _floor_lines(floor if floor is not None else pd.DataFrame(columns=["verdict"]))
+    lines += _recipe_line(recipes or {})
     lines += _stability_line(homogeneity, per_seed_accuracy, claims.alpha)
     lines += _collapse_line(collapsed or {}, collapse_points)
     lines += _needs_line(needs or {})

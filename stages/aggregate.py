@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from fusion import claims, figures, intervals, params, report
+from fusion.faults import available
 from fusion.io import atomic_path, read_csv, read_json, write_json, write_text
 from fusion.prepared import load_prepared
 
@@ -50,7 +51,7 @@ def main() -> None:
     evaluated = {n: read_json(f"metrics/evaluate/{n}.json", "evaluation metrics") for n in names}
     val_curves = {n: {int(s): read_csv(f"plots/train/{n}/seed{s}.csv", "validation curve")
                       for s in train[n]["seeds"]} for n in names}
-    robustness = {n: read_csv(f"plots/evaluate/{n}.csv", "robustness curves") for n in names}
+    severity = {n: read_csv(f"plots/evaluate/{n}.csv", "fault curves") for n in names}
     predictions = {n: read_csv(f"plots/evaluate/{n}_predictions.csv", "predictions")
                    for n in names}
 
@@ -60,32 +61,49 @@ def main() -> None:
                 for n in names}
     collapsed = claims.collapses({n: list(a.values()) for n, a in accuracy.items()},
                                  p.evaluate.collapse)
-    summary = report.summarize(boot.summary(), train, evaluated, collapsed)
-    pairwise = boot.pairwise()
+    reference, faults = p.evaluate.reference, available()
+    per_strategy = boot.summary(metrics=[m for m in intervals.METRICS
+                                         if m not in intervals.FAULT_ACCURACY])
+    for n in names:
+        per_strategy[n] |= boot.corruption_error(n, reference, faults)
+    summary = report.summarize(per_strategy, train, evaluated, collapsed)
+    pairwise = boot.pairwise([*claims.TIERED, "test_ece", "mRA"])  # not per fault: 18x longer
     baselines = [n for n in names if p.strategy(n).fusion in report.UNIMODAL]
     found = claims.compare(boot, baselines,
                            {m: p.evaluate.equivalence.of(m) for m in claims.TIERED})
+    fusion = [n for n in names if n not in baselines and n not in boot.flagged]
+    floor = claims.against_sensors(boot, fusion, [b for b in baselines if b not in boot.flagged],
+                                   faults, p.evaluate.equivalence.robustness)
     table = report.comparison_table(summary, found.groups)
     homogeneity = {n: boot.homogeneity(n) for n in names}
-    lines = report.findings(summary, found, baselines, homogeneity, accuracy, p.data_source(),
-                            collapsed, p.evaluate.collapse, claims.requirements(boot, found))
+    recipes = {n: f"{p.strategy(n).train.epochs} epochs, modality dropout "
+                  f"{p.strategy(n).train.modality_dropout}" for n in names}
+    data = (f"{p.data_source()}; the fault suite ({len(faults)} faults at 3-5 severities each) "
+            "applied to the test split only, training data as generated")
+    lines = report.findings(summary, found, baselines, homogeneity, accuracy, data,
+                            collapsed, p.evaluate.collapse, claims.requirements(boot, found),
+                            floor, recipes)
     shares = predictions[names[0]].groupby("actual").size()
     balanced = shares.max() - shares.min() <= 0.01 * shares.sum()
 
     write_json("metrics/summary.json", summary)
     write_json("metrics/accuracy.json", {n: round(summary[n]["test_accuracy"], 4) for n in names})
     outputs = (("plots/comparison.csv", table), (FIGURES / "pairwise.csv", pairwise),
-               (FIGURES / "claims.csv", found.rows))
+               (FIGURES / "claims.csv", found.rows), (FIGURES / "sensor_floor.csv", floor),
+               (FIGURES / "severity.csv", report.severity_table(severity)))
     for path, frame in outputs:
         with atomic_path(path) as tmp:
             frame.to_csv(tmp, index=False, float_format="%.6g")
     findings = "\n".join(f"- {line}" for line in lines)
-    markdown = report.to_markdown(table, found, balanced) + "\n" + findings + "\n"
+    markdown = (report.to_markdown(table, found, balanced) + "\n"
+                + report.fault_markdown(summary, floor, list(table["strategy"]), reference) + "\n"
+                + findings + "\n")
     write_text("plots/comparison.md", markdown)
     figures.plot_intervals({n: summary[n] for n in table["strategy"]}, FIGURES / "intervals.png")
     figures.plot_pairwise(pairwise, list(table["strategy"]), FIGURES / "pairwise.png")
     figures.plot_val_losses(val_curves, FIGURES / "val_loss.png")
-    figures.plot_robustness(robustness, FIGURES / "robustness.png")
+    figures.plot_severity(severity, FIGURES / "severity.png")
+    figures.plot_fault_heatmap(summary, floor, list(table["strategy"]), FIGURES / "faults.png")
     figures.plot_accuracy_vs_cost(table, FIGURES / "accuracy_vs_cost.png")
     gallery(names, predictions, p.evaluate.gallery)
     print(markdown)

@@ -1,9 +1,9 @@
-"""DVC stage `evaluate@<name>`: test metrics and robustness of every seed's model, and the
-architecture's cost (measured once: it does not depend on the weights).
+"""DVC stage `evaluate@<name>`: test metrics and robustness to the fault suite of every seed's
+model, and the architecture's cost (measured once: it does not depend on the weights).
 
-Writes metrics/evaluate/<name>.json (per seed, and cost), plots/evaluate/<name>.csv (robustness
-curves, a `seed` column) and plots/evaluate/<name>_predictions.csv (a row per seed and test
-sample: what the comparison bootstraps).
+Writes metrics/evaluate/<name>.json (per seed, and cost), plots/evaluate/<name>.csv (accuracy
+per fault and severity, a `seed` column) and plots/evaluate/<name>_predictions.csv (a row per
+seed and test sample: what the comparison works from).
 """
 
 import argparse
@@ -13,10 +13,12 @@ import torch
 
 from fusion import devices, params
 from fusion.checkpoint import load_checkpoint
-from fusion.evaluation import cost, evaluate_model
+from fusion.evaluation import cost
+from fusion.faults.rig import rig_for
 from fusion.io import atomic_path, read_json, write_json
 from fusion.normalize import Normalizer
 from fusion.prepared import load_prepared
+from fusion.robustness import FaultedInputs, evaluate_model
 
 
 def main(name: str) -> None:
@@ -27,13 +29,13 @@ def main(name: str) -> None:
     rows = read_json("data/splits.json", "splits")["test"]
     rgb, xyza = torch.from_numpy(data.rgb[rows]), torch.from_numpy(data.xyza[rows])
     labels = torch.from_numpy(data.labels[rows])
+    faulted = FaultedInputs.build(rgb, xyza, p.evaluate.seed, p.data.max_range, rig_for(p))
     per_seed, curves, predictions = {}, [], []
     for seed in seeds:
         model, checkpoint = load_checkpoint(f"models/{name}/seed{seed}.pt")
         model = model.to(device, memory_format=devices.memory_format(device))
-        result = evaluate_model(model, rgb, xyza, labels, rows, data.classes,
-                                Normalizer(checkpoint["stats"], device), p.evaluate,
-                                checkpoint["max_range"], device)
+        result = evaluate_model(model, rgb, xyza, labels, rows, data.classes, faulted,
+                                Normalizer(checkpoint["stats"], device), p.evaluate, device)
         per_seed[str(seed)] = result.metrics
         curves.append(result.curves.assign(seed=seed))
         predictions.append(result.predictions.assign(seed=seed))

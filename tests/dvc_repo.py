@@ -19,9 +19,8 @@ TINY = {
     "model": {"fusion": "hadamard", "feature_dim": 8},
     "train": {"epochs": 1, "batch_size": 16, "seeds": [0, 1]},
     "strategies": {"add": {"lr": None}, "hadamard": {"lr": None}},
-    "evaluate": {"batch_size": 32, "rgb_noise_levels": [0.0, 0.2], "range_noise_levels": [0.0, 0.5],
-                 "drop_levels": [0.0, 1.0], "latency_repeats": 2, "resamples": 200,
-                 "gallery": 4},
+    "evaluate": {"batch_size": 32, "latency_repeats": 2, "resamples": 200, "gallery": 4,
+                 "reference": "add"},
 }
 ENV = {
     **os.environ,

@@ -7,7 +7,9 @@ import pytest
 from scipy import optimize, special, stats
 
 from fusion.claims import (
+    FLOOR_COLUMNS,
     TIERED,
+    against_sensors,
     collapses,
     compare,
     detectable,
@@ -18,9 +20,10 @@ from fusion.claims import (
     seeds_needed,
     verdict,
 )
-from fusion.intervals import MEANS, METRICS, Bootstrap, bootstrap
+from fusion.faults import suite
+from fusion.intervals import COLUMNS, MEANS, METRICS, Bootstrap, bootstrap
 
-DELTAS = {"test_accuracy": 0.005, "robustness_rgb": 0.02, "robustness_lidar": 0.02}
+DELTAS = {"test_accuracy": 0.005, "ra_camera": 0.02, "ra_lidar": 0.02, "ra_alignment": 0.02}
 
 
 def own(variances, dfs, means):
@@ -147,9 +150,9 @@ def test_the_family_level_and_its_pairs():
     values = {"A": [0.95, 0.96, 0.97], "B": [0.90, 0.91, 0.93], "r": [0.5, 0.51, 0.53],
               "l": [0.5, 0.52, 0.53]}
     found = compare(boot_of(values), ["r", "l"], DELTAS)
-    # every pair: 6 on accuracy (4 strategies), 1 on each robustness (fusion strategies A, B)
-    assert len(found.rows) == 6 + 1 + 1
-    assert found.level == pytest.approx(1 - 0.05 / 8)
+    # every pair: 6 on accuracy (4 strategies), 1 on each fault group (fusion strategies A, B)
+    assert len(found.rows) == 6 + 3
+    assert found.level == pytest.approx(1 - 0.05 / 9)
     pairs = found.rows[found.rows["metric"] == "test_accuracy"]
     assert list(pairs["kind"]) == ["best", "baseline", "baseline", "baseline", "baseline", "pair"]
     assert set(zip(pairs["a"], pairs["b"], strict=True)) == {
@@ -241,7 +244,8 @@ def test_compare_on_real_predictions_is_paired_on_samples():
         t = {"seed": np.repeat(np.arange(3), n), "row": np.tile(np.arange(n), 3),
              "actual": np.tile(actual, 3), "confidence": np.full(3 * n, 0.9)}
         t["predicted"] = np.where(flat, t["actual"], 1 - t["actual"])
-        return pd.DataFrame(t | {k: flat.astype(float) for k in MEANS.values()})
+        raw = [c for c in COLUMNS if c.startswith("correct") or c == "loss"]
+        return pd.DataFrame(t | {k: flat.astype(float) for k in raw} | suite.cell_columns(n, 3))
 
     boot = bootstrap({"a": table(correct), "b": table(worse)}, resamples=100)
     found = compare(boot, [], DELTAS, metrics=["test_accuracy"])
@@ -253,3 +257,27 @@ def test_compare_on_real_predictions_is_paired_on_samples():
 
 def test_tiered_metrics_have_directions():
     assert all(METRICS[m].higher_is_better for m in TIERED)
+
+
+def test_fusion_below_its_better_sensor_under_a_fault_is_named():
+    """A (fusion) at 80% under every fault while LiDAR alone keeps 95%: below it under each
+    fault; B at 97% is above; the better sensor is the baseline with the higher mean."""
+    values = {"A": [0.80, 0.81, 0.79], "B": [0.97, 0.972, 0.968], "r": [0.5, 0.51, 0.49],
+              "l": [0.95, 0.951, 0.949]}
+    faults = ["haze", "beam_loss"]
+    floor = against_sensors(boot_of(values), ["A", "B"], ["r", "l"], faults, delta=0.02)
+    assert list(floor.columns) == FLOOR_COLUMNS and len(floor) == 4
+    assert set(floor["sensor"]) == {"l"}
+    verdicts = floor.set_index(["fault", "strategy"])["verdict"]
+    assert (verdicts.xs("A", level="strategy") == "below").all()
+    assert (verdicts.xs("B", level="strategy") == "above").all()
+    a = floor[(floor["strategy"] == "A") & (floor["fault"] == "haze")].iloc[0]
+    assert a["difference"] == pytest.approx(-0.15)
+    welch = against_sensors(boot_of(values), ["A", "B"], ["r", "l"], faults, 0.02, variance=own)
+    a = welch[(welch["strategy"] == "A") & (welch["fault"] == "haze")].iloc[0]
+    level = 1 - 0.05 / 4  # Bonferroni over the 2 x 2 family; 100,000 equal samples: Welch alone
+    sa, sl = np.var(values["A"], ddof=1) / 3, np.var(values["l"], ddof=1) / 3
+    df = (sa + sl) ** 2 / (sa**2 / 2 + sl**2 / 2)
+    assert a["ci_high"] - a["difference"] == pytest.approx(
+        stats.t.ppf((1 + level) / 2, df) * np.sqrt(sa + sl), rel=1e-3)
+    assert against_sensors(boot_of(values), ["A"], [], faults, 0.02).empty

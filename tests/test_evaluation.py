@@ -7,23 +7,20 @@ import torch.nn.functional as F
 from torch import nn
 
 from fusion.evaluation import (
-    PREDICTION_COLUMNS,
-    camera_noise,
     classification_metrics,
     cost,
     count_parameters,
-    drop_returns,
-    evaluate_model,
     flops_per_sample,
     latency_ms,
     predict,
-    range_noise,
     reliability,
-    robustness,
     throughput,
 )
+from fusion.faults import available, suite
+from fusion.faults.rig import ALIGNED
 from fusion.normalize import Normalizer
 from fusion.params import EvaluateParams
+from fusion.robustness import PREDICTION_COLUMNS, FaultedInputs, evaluate_model, robustness
 
 SIZE = 4  # H = W of the toy inputs
 MAX_RANGE = 50.0
@@ -180,56 +177,12 @@ def test_predict_batches_like_one_pass_and_sets_eval_mode(toy_data):
 # --- corruptions and robustness ------------------------------------------------------------
 
 
-def test_camera_noise_touches_the_colour_channels_only(raw_data):
-    rgb, _, _ = raw_data
-    noisy = camera_noise(rgb, 0.1, torch.Generator().manual_seed(0))
-    assert noisy.dtype == torch.float32 and rgb.dtype == torch.uint8  # the input is not changed
-    assert torch.equal(noisy[:, 3], rgb[:, 3].float())  # alpha bit-identical
-    assert 0 <= noisy.min() and noisy.max() <= 255  # a camera saturates
-    changed = noisy[:, :3] - rgb[:, :3].float()
-    inside = (noisy[:, :3] > 0) & (noisy[:, :3] < 255)
-    assert changed[inside].std().item() == pytest.approx(25.5, rel=0.15)  # 0.1 of full scale
-    assert torch.equal(camera_noise(rgb, 0.0, torch.Generator()), rgb.float())
-    as_float = rgb.float()
-    camera_noise(as_float, 0.1, torch.Generator().manual_seed(0))
-    assert torch.equal(as_float, rgb.float())  # a float32 input is not written to either
-
-
-def test_range_noise_moves_valid_returns_along_their_ray_only(raw_data):
-    _, xyza, _ = raw_data
-    noisy = range_noise(xyza, 0.05, torch.Generator().manual_seed(0))
-    valid = xyza[:, 3] > 0.5
-    assert torch.equal(noisy[:, 3], xyza[:, 3])  # alpha bit-identical
-    missing = (~valid).unsqueeze(1).expand(-1, 3, -1, -1)
-    assert torch.equal(noisy[:, :3][missing], xyza[:, :3][missing])  # missing returns too
-    before, after = xyza[:, :3].norm(dim=1), noisy[:, :3].norm(dim=1)
-    assert (after - before)[valid].std().item() == pytest.approx(0.05, rel=0.15)  # metres
-    cosine = torch.nn.functional.cosine_similarity(noisy[:, :3], xyza[:, :3], dim=1)
-    assert torch.allclose(cosine[valid], torch.ones(()), atol=1e-6)  # same ray
-
-
-def test_dropped_returns_become_missing_returns_and_nothing_else_changes(raw_data):
-    _, xyza, _ = raw_data
-    valid = xyza[:, 3] > 0.5
-    dropped = drop_returns(xyza, 0.5, MAX_RANGE, torch.Generator().manual_seed(0))
-    lost = valid & (dropped[:, 3] == 0)
-    assert 0.4 < lost.sum() / valid.sum() < 0.6
-    kept = ~lost.unsqueeze(1).expand(-1, 4, -1, -1)
-    assert torch.equal(dropped[kept], xyza[kept])  # the rest bit-identical
-    assert torch.allclose(dropped[:, :3].norm(dim=1)[lost], torch.tensor(MAX_RANGE))
-    assert torch.equal(drop_returns(xyza, 0.0, MAX_RANGE, torch.Generator()), xyza)
-    assert (drop_returns(xyza, 1.0, MAX_RANGE, torch.Generator())[:, 3] == 0).all()
-    assert not torch.equal(dropped, drop_returns(xyza, 0.5, MAX_RANGE,
-                                                 torch.Generator().manual_seed(1)))
-
-
 def run_robustness(model, data, normalizer, seed=0):
-    params = EvaluateParams(seed=seed, batch_size=16, rgb_noise_levels=(0.0, 0.2, 0.5),
-                            range_noise_levels=(0.0, 0.5, 2.0), drop_levels=(0.0, 0.5, 1.0))
-    return robustness(model, *data, normalizer, params, MAX_RANGE, "cpu")
+    faulted = FaultedInputs.build(data[0], data[1], seed, MAX_RANGE, ALIGNED)
+    return robustness(model, *data, faulted, normalizer, 16, "cpu")
 
 
-def test_rgb_only_model_ignores_lidar_corruptions(raw_data, normalizer):
+def test_a_camera_model_keeps_its_accuracy_under_lidar_faults_only(raw_data, normalizer):
     model = RGBOnly()
     rgb, xyza, labels = raw_data
     logits = predict(model, normalizer.rgb(rgb), normalizer.xyza(xyza), 16, "cpu")
@@ -237,44 +190,29 @@ def test_rgb_only_model_ignores_lidar_corruptions(raw_data, normalizer):
     _, summary, curves, per_sample = run_robustness(model, raw_data, normalizer)
     assert 0.6 < clean["accuracy"] < 1
     assert summary["accuracy_lidar_missing"] == clean["accuracy"]
-    assert summary["robustness_lidar"] == pytest.approx(clean["accuracy"])
     assert summary["accuracy_rgb_missing"] == 0.5  # all-zero RGB: a tie, class 0 everywhere
-    assert summary["robustness_rgb"] < clean["accuracy"]
-    assert list(curves.columns) == ["corruption", "severity", "accuracy"]
-    assert curves.groupby("corruption", sort=False).size().to_dict() == {
-        "rgb_noise": 3, "range_noise": 3, "lidar_dropout": 3}
-    for key, values in per_sample.items():  # per-sample scores average to the summary
-        metric = key.replace("correct_", "accuracy_")
-        assert values.shape == (60,) and values.mean() == pytest.approx(summary[metric])
-    rgb_curve = curves[curves["corruption"] == "rgb_noise"]
-    area = torch.trapezoid(torch.tensor(rgb_curve["accuracy"].to_numpy()),
-                           torch.tensor([0.0, 0.4, 1.0])).item()  # severities rescaled to [0, 1]
-    assert summary["robustness_rgb"] == pytest.approx(area)
+    assert summary["ra_lidar"] == pytest.approx(1.0)  # it never looks at the LiDAR
+    assert summary["ra_missing_camera"] < 0.8  # black frames: all class 0
+    assert summary["mRA"] < 1.0
+    assert list(curves.columns) == ["fault", "severity", "accuracy", "samples"]
+    assert curves["samples"].sum() == 4 * 60  # every sample once per group
+    assert len(curves) == sum(len(suite.cells(g)) for g in (*suite.GROUPS, suite.CONTROL))
+    for group in suite.GROUPS:  # each sample's result under its cell of the group
+        hits, cell = per_sample[f"correct_{group}"], per_sample[f"cell_{group}"]
+        assert hits.shape == cell.shape == (60,)
+        points = curves[curves["fault"].isin({f for f, _ in suite.cells(group)})]
+        assert points["accuracy"].tolist() == [hits[cell == k].mean()  # a point per cell
+                                               for k in range(len(suite.cells(group)))]
+    assert summary["ra_camera"] == pytest.approx(
+        per_sample["correct_camera"].mean() / clean["accuracy"])
 
 
-def area(curve):
-    """Area under accuracy vs severity, severities rescaled to [0, 1] (trapezoid rule)."""
-    severity = torch.tensor(curve["severity"].to_numpy())
-    x = (severity - severity[0]) / (severity[-1] - severity[0])
-    return torch.trapezoid(torch.tensor(curve["accuracy"].to_numpy()), x).item()
-
-
-def test_lidar_model_falls_along_both_lidar_curves_and_scores_their_mean_area(lidar_data,
-                                                                              normalizer):
-    params = EvaluateParams(batch_size=16, rgb_noise_levels=(0.0, 0.5),
-                            range_noise_levels=(0.0, 3.0, 8.0), drop_levels=(0.0, 0.02, 0.1))
-    _, summary, curves, _ = robustness(LidarOnly(), *lidar_data, normalizer, params, MAX_RANGE,
-                                       "cpu")
-    by_name = dict(tuple(curves.groupby("corruption", sort=False)))
-    clean = by_name["rgb_noise"]["accuracy"].iloc[0]
-    assert clean > 0.9
-    for name in ("range_noise", "lidar_dropout"):
-        assert (by_name[name]["accuracy"].diff().dropna() < 0).all(), name
-    areas = area(by_name["range_noise"]), area(by_name["lidar_dropout"])
-    assert abs(areas[0] - areas[1]) > 0.05  # one curve alone would not pass for their mean
-    assert summary["robustness_lidar"] == pytest.approx(sum(areas) / 2)
+def test_a_lidar_model_keeps_its_accuracy_under_camera_faults_only(lidar_data, normalizer):
+    _, summary, _, per_sample = run_robustness(LidarOnly(), lidar_data, normalizer)
+    assert summary["ra_camera"] == pytest.approx(1.0)
+    assert summary["ra_lidar"] < 0.95
     assert summary["accuracy_lidar_missing"] == 0.5  # a far object everywhere: all cubes
-    assert summary["robustness_rgb"] == summary["accuracy_rgb_missing"] == clean
+    assert (per_sample["correct_rgb_missing"] == per_sample["correct_camera"]).all()
 
 
 def test_robustness_is_deterministic_given_the_seed(raw_data, normalizer):
@@ -313,15 +251,16 @@ def test_latency_and_throughput_are_finite_and_positive():
 def test_evaluate_model_returns_all_metrics_and_predictions(raw_data, normalizer):
     rgb, xyza, labels = raw_data
     rows = list(range(100, 160))
-    params = EvaluateParams(batch_size=16, latency_repeats=3, rgb_noise_levels=(0.0, 0.2),
-                            range_noise_levels=(0.0, 0.5), drop_levels=(0.0, 1.0))
+    params = EvaluateParams(batch_size=16, latency_repeats=3)
+    faulted = FaultedInputs.build(rgb, xyza, 0, MAX_RANGE, ALIGNED)
     metrics, curves, predictions = evaluate_model(
-        RGBOnly(), rgb, xyza, labels, rows, ["cubes", "spheres"], normalizer, params, MAX_RANGE,
+        RGBOnly(), rgb, xyza, labels, rows, ["cubes", "spheres"], faulted, normalizer, params,
         "cpu")
-    assert set(metrics) == {
-        "test_accuracy", "test_balanced_accuracy", "test_f1", "test_loss", "test_ece",
-        "accuracy_rgb_missing", "accuracy_lidar_missing", "robustness_rgb", "robustness_lidar"}
-    assert len(curves) == 6
+    assert {"test_accuracy", "test_balanced_accuracy", "test_f1", "test_loss", "test_ece",
+            "accuracy_rgb_missing", "accuracy_lidar_missing", "ra_camera", "ra_lidar",
+            "ra_alignment", "mRA"} <= set(metrics)
+    assert {f"ra_{f}" for f in available()} <= set(metrics)
+    assert len(curves) == sum(len(suite.cells(g)) for g in (*suite.GROUPS, suite.CONTROL))
     assert list(predictions.columns) == PREDICTION_COLUMNS
     assert predictions["row"].tolist() == rows
     assert set(predictions["actual"]) == {"cubes", "spheres"}

@@ -6,10 +6,11 @@ import pytest
 from PIL import Image
 
 from fusion import figures
+from fusion.faults import FAULTS, available
 
 NAMES = ["late", "early", "rgb_only"]  # deliberately not sorted: figures keep this order
-SEVERITIES = {"rgb_noise": [0, 0.1, 0.2], "range_noise": [0, 0.1, 0.2],
-              "lidar_dropout": [0, 0.5, 0.9]}
+SEVERITIES = {"darkness": [1, 2, 4, 6], "range_noise": [0.25, 0.5, 1, 2],
+              "camera_shift": [1, 2, 4, 8]}
 
 
 @pytest.fixture
@@ -61,31 +62,48 @@ def test_val_losses_plot_each_seed_and_the_mean_of_each_strategy(tmp_path, drawn
                                    np.mean([c["val_loss"] for c in frames], axis=0))
 
 
-def test_robustness_plots_the_mean_and_the_seed_range_per_corruption(tmp_path, drawn):
-    def curve(offset):  # accuracy differs by strategy, corruption, severity and seed
-        rows = [(seed, c, s, 1 - s / (2 + k) - seed / 20 - offset)
-                for seed in range(3) for k, (c, levels) in enumerate(SEVERITIES.items())
+def test_severity_plots_the_mean_and_the_seed_range_per_fault(tmp_path, drawn):
+    def curve(offset):  # accuracy differs by strategy, fault, severity and seed
+        rows = [(seed, f, s, 1 - s / (2 + k) / 10 - seed / 20 - offset)
+                for seed in range(3) for k, (f, levels) in enumerate(SEVERITIES.items())
                 for s in levels]
-        return pd.DataFrame(rows, columns=["seed", "corruption", "severity", "accuracy"])
+        return pd.DataFrame(rows, columns=["seed", "fault", "severity", "accuracy"])
 
     curves = {n: curve(i / 10) for i, n in enumerate(NAMES)}
-    figures.plot_robustness(curves, tmp_path / "robustness.png")
-    assert_png(tmp_path / "robustness.png", wide=True)
+    figures.plot_severity(curves, tmp_path / "severity.png")
+    assert_png(tmp_path / "severity.png")
     (fig,) = drawn
     assert legend(fig) == NAMES
-    for ax, (corruption, (title, _)) in zip(fig.axes, figures.CORRUPTIONS.items(), strict=True):
-        assert ax.get_title() == title
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in shown] == list(SEVERITIES)
+    for ax, fault in zip(shown, SEVERITIES, strict=True):
         lines = {line.get_label(): line for line in ax.get_lines()}
         for name, band in zip(NAMES, ax.collections, strict=True):
-            points = curves[name].query("corruption == @corruption").groupby("severity")
-            accuracy = points["accuracy"]
-            np.testing.assert_allclose(lines[name].get_xdata(), SEVERITIES[corruption])
+            accuracy = curves[name].query("fault == @fault").groupby("severity")["accuracy"]
+            np.testing.assert_allclose(lines[name].get_xdata(), SEVERITIES[fault])
             np.testing.assert_allclose(lines[name].get_ydata(), accuracy.mean())
             (path,) = band.get_paths()  # the band: worst to best seed at each severity
-            for severity, low, high in zip(SEVERITIES[corruption], accuracy.min(),
+            for severity, low, high in zip(SEVERITIES[fault], accuracy.min(),
                                            accuracy.max(), strict=True):
                 y = path.vertices[np.isclose(path.vertices[:, 0], severity), 1]
                 assert y.min() == pytest.approx(low) and y.max() == pytest.approx(high)
+
+
+def test_fault_heatmap_shows_each_relative_accuracy_and_frames_fusion_below_its_sensor(
+        tmp_path, drawn):
+    faults = [f for f in FAULTS if f in available() or FAULTS[f].is_control]
+    summary = {n: {f"ra_{f}": 0.5 + (i + k) / 100 for k, f in enumerate(faults)}
+               for i, n in enumerate(NAMES)}
+    floor = pd.DataFrame({"fault": ["haze", "haze"], "strategy": ["late", "early"],
+                          "verdict": ["below", "above"]})
+    figures.plot_fault_heatmap(summary, floor, NAMES, tmp_path / "faults.png")
+    assert_png(tmp_path / "faults.png", wide=True)
+    ax = drawn[0].axes[0]
+    np.testing.assert_allclose(ax.images[0].get_array(),
+                               [[summary[n][f"ra_{f}"] for f in faults] for n in NAMES])
+    assert [t.get_text() for t in ax.get_xticklabels()] == faults
+    (frame,) = ax.patches  # only `below` is framed, at (haze, late)
+    assert frame.get_xy() == (faults.index("haze") - 0.5, NAMES.index("late") - 0.5)
 
 
 def test_forest_plot_shows_each_strategys_mean_and_interval_per_metric(tmp_path, drawn):

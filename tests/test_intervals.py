@@ -5,7 +5,18 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from fusion.intervals import METRICS, PAIRWISE, _metrics, bootstrap, newcombe, quantiles
+from fusion.faults import available, suite
+from fusion.intervals import (
+    FAULT_ACCURACY,
+    METRICS,
+    PAIRWISE,
+    RELATIVE,
+    _metrics,
+    bootstrap,
+    newcombe,
+    quantiles,
+    relative,
+)
 
 LEVELS, SHARES = np.array([0.2, 0.95, 1.0]), np.array([0.1, 0.2, 0.7])  # P(correct) of samples
 
@@ -28,11 +39,20 @@ def _table(correct, actual, rng, confidence=None, seeds=None, classes=("cube", "
         "correct": correct.ravel(),
         "correct_rgb_missing": rng.random(s * n) < 0.6,
         "correct_lidar_missing": rng.random(s * n) < 0.8,
-        "robustness_rgb": rng.random(s * n),
-        "robustness_lidar": rng.random(s * n),
+        **_fault_columns(correct, rng),
         "p_sphere": rng.random(s * n),  # an extra column, ignored
     }
     return pd.DataFrame(flat)
+
+
+def _fault_columns(correct, rng):
+    """Each sample's cell of every fault group and whether it is right there (S, N) flat."""
+    s, n = correct.shape
+    out = suite.cell_columns(n, s)
+    for group in suite.GROUPS:
+        out[f"correct_{group}"] = (correct & (rng.random((s, n)) < 0.8)).ravel()
+    out[f"correct_{suite.CONTROL}"] = (correct & (rng.random((s, n)) < 0.9)).ravel()
+    return out
 
 
 def _random_table(rng, seeds=3, n=200, classes=("cube", "sphere"), actual=None):
@@ -61,11 +81,26 @@ def _reference(run, classes, bins=15):
         "test_f1": np.mean(f1s),
         "test_loss": run["loss"].mean(),
         "test_ece": ece,
-        "robustness_rgb": run["robustness_rgb"].mean(),
-        "robustness_lidar": run["robustness_lidar"].mean(),
+        **{k: v.mean() for k, v in _relative(run).items()},
         "accuracy_rgb_missing": run["correct_rgb_missing"].mean(),
         "accuracy_lidar_missing": run["correct_lidar_missing"].mean(),
     }
+
+
+def _relative(run):
+    """Relative accuracies by hand: accuracy on a fault's samples / clean accuracy."""
+    clean, out = run["correct"].to_numpy(float).mean(), {}
+    for group in (*suite.GROUPS, suite.CONTROL):
+        hits = run[f"correct_{group}"].to_numpy(float)
+        cell = run[f"cell_{'alignment' if group == suite.CONTROL else group}"].to_numpy()
+        out[f"ra_{group}"] = hits / clean
+        for name in dict.fromkeys(f for f, _ in suite.cells(group)):
+            mine = np.isin(cell, [k for k, (f, _) in enumerate(suite.cells(group)) if f == name])
+            out[f"accuracy_{name}"] = np.full(len(hits), hits[mine].mean() if mine.any()
+                                              else np.nan)  # none in a resample
+            out[f"ra_{name}"] = out[f"accuracy_{name}"] / clean
+    out["mRA"] = np.mean([out[f"ra_{f}"] for f in available()], axis=0)
+    return out
 
 
 @pytest.mark.parametrize("classes", [("cube", "sphere"), ("a", "b", "c")])
@@ -90,10 +125,12 @@ def test_weighted_metrics_match_repeated_rows():
     run = _random_table(rng, seeds=1, n=40, classes=tuple(classes))
     w = rng.multinomial(40, np.full(40, 1 / 40), size=5)  # (5, N)
     w[0, run["actual"].to_numpy() == "b"] = 0  # a resample without class "b"
-    got = _metrics([run], classes, w.astype(float), bins=15)
+    got = _metrics([{**run, **relative(run)}], classes, w.astype(float), bins=15)
     for b in range(len(w)):
         expected = _reference(run.iloc[np.repeat(np.arange(40), w[b])], classes)
         for metric, value in expected.items():
+            if metric in RELATIVE + FAULT_ACCURACY:  # linearised: the ratio to first order
+                continue
             assert got[metric][b, 0] == pytest.approx(value, abs=1e-12), (metric, b)
 
 
@@ -227,7 +264,7 @@ def test_quantiles_solve_the_exact_convolution():
         quantiles(atoms, scale, df, [0.0, 0.5])
 
 
-def _constant_per_seed(levels, n=20, metric="robustness_rgb", seed=0):
+def _constant_per_seed(levels, n=20, metric="correct_rgb_missing", seed=0):
     """Tables whose `metric` is one value per seed on every sample: no test-set variation."""
     rng, tables = np.random.default_rng(seed), {}
     for name, values in levels.items():
@@ -245,15 +282,16 @@ def test_late_camera_robustness_is_the_exact_t_interval():
     assert exact == pytest.approx(0.5240, abs=1e-4)
     for seed in range(5):
         out = bootstrap(_constant_per_seed({"late": seeds}), 2000, seed=seed).summary()["late"]
-        assert out["robustness_rgb_ci_low"] == pytest.approx(exact, abs=1e-9)
-        assert out["robustness_rgb_ci_high"] == 1.0  # 100.9 clipped
+        assert out["accuracy_rgb_missing_ci_low"] == pytest.approx(exact, abs=1e-9)
+        assert out["accuracy_rgb_missing_ci_high"] == 1.0  # 100.9 clipped
 
 
 def test_endpoints_barely_move_across_resampling_seeds():
     rng = np.random.default_rng(12)
     actual = rng.integers(0, 2, 600)
     tables = {"x": _table(_simulate(rng, 3, 600, 0.03), actual, rng)}
-    ends = np.array([[bootstrap(tables, 2000, seed=s).summary()["x"][f"robustness_rgb_ci_{e}"]
+    tables["x"]["correct_rgb_missing"] = rng.random(len(tables["x"]))  # a score in [0, 1]
+    ends = np.array([[bootstrap(tables, 2000, seed=s).summary()["x"][f"accuracy_rgb_missing_ci_{e}"]
                       for e in ("low", "high")] for s in range(5)])
     assert np.ptp(ends, axis=0).max() < 0.001  # < 0.1 point
 
@@ -293,10 +331,10 @@ def test_a_calibrated_model_looks_calibrated_and_a_miscalibrated_one_does_not():
 def test_probability_of_improvement_counts_seed_pairs():
     a, b = [0.9, 0.8, 0.7], [0.8, 0.6]  # pairs a > b: 4 of 6, one tie (half)
     result = bootstrap(_constant_per_seed({"a": a, "b": b}), resamples=500)
-    p, low, high = result.improvement("a", "b", "robustness_rgb")
+    p, low, high = result.improvement("a", "b", "accuracy_rgb_missing")
     assert p == pytest.approx(4.5 / 6)
     assert 0 <= low <= p <= high <= 1 and high - low > 0.1  # 3 and 2 seeds: a wide interval
-    row = result.pairwise(["robustness_rgb"]).iloc[0]
+    row = result.pairwise(["accuracy_rgb_missing"]).iloc[0]
     assert tuple(row[["p_a_better", "p_a_better_ci_low", "p_a_better_ci_high"]]) == (p, low, high)
     losses = bootstrap(_constant_per_seed({"a": a, "b": b}, metric="loss"), resamples=10)
     assert losses.improvement("a", "b", "test_loss")[0] == pytest.approx(1.5 / 6)  # lower wins
@@ -338,9 +376,9 @@ def test_seed_term_is_student_t():
     out, std = result.summary(), {k: np.std(v, ddof=1) for k, v in levels.items() if k != "c"}
     for k in "ab":
         half = stats.t.ppf(0.975, len(levels[k]) - 1) * std[k] / np.sqrt(len(levels[k]))
-        low, high = out[k]["robustness_rgb_ci_low"], out[k]["robustness_rgb_ci_high"]
+        low, high = out[k]["accuracy_rgb_missing_ci_low"], out[k]["accuracy_rgb_missing_ci_high"]
         assert [low, high] == pytest.approx([np.mean(levels[k]) - half, np.mean(levels[k]) + half])
-    pairs = result.pairwise(["robustness_rgb"]).set_index(["a", "b"])
+    pairs = result.pairwise(["accuracy_rgb_missing"]).set_index(["a", "b"])
     donor = max(std, key=std.get)  # c borrows the largest seed std, and its df
     va, vb, vc = std["a"] ** 2 / 3, std["b"] ** 2 / 5, std[donor] ** 2
     welch = (va + vb) ** 2 / (va**2 / 2 + vb**2 / 4)
@@ -406,3 +444,20 @@ def test_validation():
         result.pairwise(confidence=0.0)
     with pytest.raises(ValueError, match="accuracy"):
         result.pairwise(["accuracy"])
+
+
+def test_mean_corruption_error_against_a_hand_computation():
+    """mCE: per seed, its error under the faults (mean over faults) / the reference's (its seed
+    mean); 1 for the reference itself."""
+    rng = np.random.default_rng(3)
+    actual = rng.integers(0, 2, 300)
+    tables = {k: _table(rng.random((3, 300)) < p, actual, rng) for k, p in (("x", 0.9),
+                                                                              ("ref", 0.8))}
+    result = bootstrap(tables, resamples=200)
+    errors = {k: np.array([[1 - _relative(run)[f"accuracy_{f}"][0] for f in available()]
+                           for _, run in tables[k].groupby("seed")]) for k in tables}  # (S, F)
+    expected = (errors["x"].mean(1) / errors["ref"].mean()).mean()
+    got = result.corruption_error("x", "ref", available())
+    assert got["mCE"] == pytest.approx(expected)
+    assert got["mCE_ci_low"] <= got["mCE"] <= got["mCE_ci_high"]
+    assert result.corruption_error("ref", "ref", available())["mCE"] == pytest.approx(1.0)

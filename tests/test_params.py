@@ -6,8 +6,9 @@ from fusion.params import ParamsError, from_dict, load
 
 
 def minimal(**sections):
+    evaluate = {"reference": "add", **sections.pop("evaluate", {})}  # late is not among them
     return {"strategies": {"add": {}, "hadamard": {"lr": 3e-4}}, "model": {"fusion": "add"},
-            **sections}
+            "evaluate": evaluate, **sections}
 
 
 def test_the_project_params_load():
@@ -47,11 +48,7 @@ def test_strategy_overrides_apply_to_that_strategy_only():
         (minimal(evaluate={"equivalence": {"robust": 0.1}}), "evaluate.equivalence: unknown"),
         (minimal(evaluate={"collapse": 1.0}), "evaluate.collapse"),
         (minimal(data={"skip_invalid": "yes"}), "data.skip_invalid: expected true or false"),
-        (minimal(evaluate={"rgb_noise_levels": [0.0, 0.2, 0.1]}), "evaluate.rgb_noise_levels"),
-        (minimal(evaluate={"range_noise_levels": [0.0, 0.1, 0.1]}),
-         "evaluate.range_noise_levels"),  # repeated
-        (minimal(evaluate={"drop_levels": [0.5, 1.0]}), "evaluate.drop_levels"),  # not from 0
-        (minimal(evaluate={"drop_levels": [0.0, 1.5]}), "evaluate.drop_levels"),
+        (minimal(evaluate={"reference": "nope"}), "evaluate.reference: expected a key of"),
         (minimal(evaluate={"resamples": 10}), "evaluate.resamples"),
         (minimal(train={"seeds": []}), "train.seeds: expected a non-empty list"),
         (minimal(train={"seeds": [0, 1, 0]}), "train.seeds: expected distinct seeds"),

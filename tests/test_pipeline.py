@@ -41,7 +41,8 @@ def test_every_seed_is_trained_evaluated_and_summarised_with_an_interval(built):
     summary = json.loads((repo / "metrics/summary.json").read_text())
     for name in ("add", "hadamard"):
         assert summary[name]["seeds"] == [0, 1]
-        for metric in ("test_accuracy", "robustness_rgb", "robustness_lidar", "test_ece"):
+        for metric in ("test_accuracy", "ra_camera", "ra_lidar", "ra_alignment", "mRA", "mCE",
+                       "ra_lidar_fog", "test_ece"):
             low, mean, high = (summary[name][f"{metric}{k}"] for k in ("_ci_low", "", "_ci_high"))
             assert low <= mean <= high and f"{metric}_std" in summary[name]
         predictions = pd.read_csv(repo / f"plots/evaluate/{name}_predictions.csv")
@@ -53,8 +54,11 @@ def test_every_seed_is_trained_evaluated_and_summarised_with_an_interval(built):
     claims = pd.read_csv(repo / "plots/comparison/claims.csv")
     assert {"kind", "metric", "a", "b", "ci_low", "ci_high", "verdict"} <= set(claims.columns)
     assert set(claims["verdict"]) <= {"better", "equivalent", "inconclusive"}
-    assert {"test_accuracy", "robustness_rgb", "robustness_lidar", "test_ece"} <= set(
+    assert {"test_accuracy", "ra_camera", "ra_lidar", "ra_alignment", "test_ece"} <= set(
         pairwise["metric"])
+    floor = pd.read_csv(repo / "plots/comparison/sensor_floor.csv")
+    assert set(floor["verdict"]) <= {"above", "below", "equivalent", "inconclusive"}
+    assert "| Strategy | mRA % | mCE (vs add) |" in (repo / "plots/comparison.md").read_text()
 
 
 def test_export_promotes_the_seed_with_the_best_validation_loss(built):
@@ -98,7 +102,7 @@ def test_promoting_another_strategy_only_exports(clean):
 
 
 def test_evaluate_setting_reruns_evaluation_not_training(clean):
-    stages = ran(dvc(clean, "exp", "run", "-S", "evaluate.rgb_noise_levels=[0.0,0.5]").stdout)
+    stages = ran(dvc(clean, "exp", "run", "-S", "evaluate.seed=1").stdout)
     assert {"evaluate@add", "evaluate@hadamard", "aggregate"} <= stages
     assert not any(s.startswith("train@") for s in stages)
 
@@ -120,16 +124,16 @@ def test_unknown_strategy_name_is_a_clear_error(clean):
     assert not (clean / "models/bogus").exists()
 
 
-def test_the_course_scenario_runs_every_stage_and_prediction(clean):
-    stages = ran(dvc(clean, "exp", "run", "-S", "synthetic.scenario=course").stdout)
+def test_the_failures_scenario_runs_every_stage_and_prediction(clean):
+    stages = ran(dvc(clean, "exp", "run", "-S", "synthetic.scenario=failures").stdout)
     assert {"generate", "prepare", "train@add", "evaluate@hadamard", "aggregate",
             "export"} <= stages
     summary = json.loads((clean / "metrics/summary.json").read_text())
     for name in ("add", "hadamard"):
         assert summary[name]["seeds"] == [0, 1]
-        assert summary[name]["robustness_lidar_ci_low"] <= summary[name]["robustness_lidar"]
-    assert ("- Data: the synthetic scenario `course` with image_size changed from its preset: "
-            "no injected failures") in (clean / "plots/comparison.md").read_text()
+        assert summary[name]["ra_lidar_ci_low"] <= summary[name]["ra_lidar"]
+    assert ("- Data: the synthetic scenario `failures` with image_size changed from its preset: "
+            "10% of frames lose the camera") in (clean / "plots/comparison.md").read_text()
     predicted = run(clean, sys.executable, "-m", "fusion.predict", "--folder",
                     "data/raw/synthetic").stdout
     assert "accuracy" in predicted.splitlines()[-1] and "over 48 samples" in predicted

@@ -10,10 +10,11 @@ from test_dataset import MAX_RANGE, SIZE, write_class
 from fusion import predict, strategies
 from fusion.checkpoint import load_checkpoint, save_checkpoint
 from fusion.dataset import load_raw, prepare, scan
-from fusion.evaluation import evaluate_model
+from fusion.faults.rig import ALIGNED
 from fusion.normalize import Normalizer
 from fusion.params import EvaluateParams, ModelParams, StrategyConfig, TrainParams
 from fusion.prepared import load_prepared
+from fusion.robustness import FaultedInputs, evaluate_model
 from fusion.stats import compute_stats
 
 CLASSES = ["cubes", "spheres"]
@@ -78,10 +79,11 @@ def test_a_folder_gets_the_probabilities_of_evaluation_and_the_accuracy_of_its_c
     data = load_prepared(tmp_path / "prepared")
     model, checkpoint = load_checkpoint(model_path)
     rows = list(range(len(data.labels)))
+    rgb, xyza = torch.from_numpy(data.rgb), torch.from_numpy(data.xyza)
+    faulted = FaultedInputs.build(rgb, xyza, 0, checkpoint["max_range"], ALIGNED)
     evaluated = evaluate_model(
-        model, torch.from_numpy(data.rgb), torch.from_numpy(data.xyza),
-        torch.from_numpy(data.labels), rows, data.classes, Normalizer(checkpoint["stats"]),
-        EvaluateParams(), checkpoint["max_range"], "cpu").predictions
+        model, rgb, xyza, torch.from_numpy(data.labels), rows, data.classes, faulted,
+        Normalizer(checkpoint["stats"]), EvaluateParams(), "cpu").predictions
     evaluated.index = data.index["id"].to_numpy()[evaluated["row"]]
     assert sorted(table.index) == sorted(evaluated.index)  # the same 10 samples
     np.testing.assert_allclose(table.loc[evaluated.index, "p_spheres"], evaluated["p_sphere"],

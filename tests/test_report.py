@@ -1,7 +1,9 @@
 """The comparison table and its finding sentences (the figures: tests/test_figures.py)."""
 
+import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from fusion import report
 from fusion.claims import COLUMNS, Claims, verdict
@@ -13,7 +15,7 @@ NAMES = ["late", "early", "rgb_only"]
 def strategy(accuracy, low, high, std=0.01, seeds=(0, 1, 2)):
     """A summary entry: every metric at `accuracy` with the interval [low, high]."""
     entry = {"seeds": list(seeds)}
-    for metric in METRICS:
+    for metric in [*METRICS, "mCE"]:
         entry |= {metric: accuracy, f"{metric}_ci_low": low, f"{metric}_ci_high": high,
                   f"{metric}_std": std}
     return entry
@@ -63,10 +65,10 @@ def claims_of(rows, best=None, groups=None, alpha=0.05, delta=0.005):
 
 def test_table_sorts_by_group_then_mean_and_formats_intervals(summary):
     groups = {"test_accuracy": {"late": "below", "early": "top", "rgb_only": "below"},
-              "robustness_rgb": {"late": "top", "early": "equivalent"}, "robustness_lidar": {}}
+              "ra_camera": {"late": "top", "early": "equivalent"}, "ra_lidar": {}}
     table = report.comparison_table(summary, groups)
     assert table["strategy"].tolist() == ["early", "late", "rgb_only"]  # group before mean
-    assert pd.isna(table.loc[2, "tier_robustness_rgb"])  # a baseline is not ranked there
+    assert pd.isna(table.loc[2, "tier_ra_camera"])  # a baseline is not ranked there
     one = claims_of([("best", "test_accuracy", "a", "b", 0, 0, 0)])
     markdown = report.to_markdown(table, one, balanced=True)
     lines = markdown.splitlines()
@@ -95,7 +97,7 @@ def test_findings_use_the_three_verdicts_against_the_best(summary):
     rows += [("baseline", "test_accuracy", "early", "rgb_only", 0.085, 0.06, 0.11)]
     groups = {"test_accuracy": {"late": "top", "early": "equivalent", "rgb_only": "below"}}
     groups |= {m: {"late": "top", "early": "equivalent"}
-               for m in ("robustness_rgb", "robustness_lidar")}
+               for m in ("ra_camera", "ra_lidar", "ra_alignment")}
     found = claims_of(rows, dict.fromkeys(report.TIERED, "late"), groups)
     text = " ".join(report.findings(summary, found, ["rgb_only"], {}, {}))
     assert "All 2 fusion strategies are equivalent in test accuracy within +-0.5 points" in text
@@ -104,7 +106,7 @@ def test_findings_use_the_three_verdicts_against_the_best(summary):
         "rgb_only -9.0 points [-11.0, -7.0]" in text
     assert "Every fusion strategy is more accurate than every unimodal baseline (rgb_only); " \
         "the smallest lead, early over rgb_only, is +8.5 points [+6.0, +11.0]" in text
-    assert "each of the 5 comparisons has a simultaneous interval (99.00%, Bonferroni;" in text
+    assert "each of the 6 comparisons has a simultaneous interval (99.17%, Bonferroni;" in text
     assert "distinguishable" not in text
 
 
@@ -203,3 +205,15 @@ def test_collapses_are_reported_with_their_interval(summary):
                  "rgb_only": (0, 4, 0.0, 0.602)}
     text = " ".join(report.findings(summary, claims_of([]), [], {}, {}, collapsed=collapsed))
     assert "late 1 of 4 (25%, [1, 81]); none in early, rgb_only (0 of 4 each, [0, 60])" in text
+
+
+def test_severity_table_combines_the_seeds_spread_and_the_cells_binomial_noise():
+    curves = {"late": pd.DataFrame({"seed": [0, 1, 2], "fault": ["haze"] * 3,
+                                    "severity": [0.5] * 3, "accuracy": [0.8, 0.9, 0.85],
+                                    "samples": [100] * 3})}
+    row = report.severity_table(curves).iloc[0]
+    se = np.sqrt(np.var([0.8, 0.9, 0.85], ddof=1) / 3 + 0.85 * 0.15 / 100)
+    assert row["accuracy"] == pytest.approx(0.85)
+    assert row["accuracy"] - row["ci_low"] == pytest.approx(stats.t.ppf(0.975, 2) * se)
+    assert row["ci_high"] == 1.0  # clipped
+    assert (row["samples"], row["seeds"]) == (100, 3)

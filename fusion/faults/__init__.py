@@ -17,7 +17,6 @@ Each misalignment names its translation `control` (the same transform applied to
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -115,6 +114,9 @@ def _check_controls() -> None:
                              "registered control with the same severities")
 
 
-for _sensor in SENSORS:  # one module per sensor group, registering in this order
-    importlib.import_module(f"{__name__}.{_sensor}")
+# Each sensor's module registers its faults, in this order (camera, LiDAR, then alignment).
+from fusion.faults import camera  # noqa: E402, F401, I001
+from fusion.faults import lidar  # noqa: E402, F401, I001
+from fusion.faults import alignment  # noqa: E402, F401, I001
+
 _check_controls()

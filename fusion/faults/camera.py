@@ -8,7 +8,6 @@ import math
 import torch
 import torch.nn.functional as F
 
-from fusion.evaluation import camera_noise
 from fusion.faults import register
 from fusion.faults.draws import pick
 
@@ -81,9 +80,10 @@ def occlusion(rgb: torch.Tensor, area: float, generator: torch.Generator) -> tor
 
 @register("camera_noise", "camera", (0.02, 0.05, 0.1, 0.2), "std, fraction of full scale",
           (0, 1))
-def sensor_noise(rgb: torch.Tensor, std: float, generator: torch.Generator) -> torch.Tensor:
+def camera_noise(rgb: torch.Tensor, std: float, generator: torch.Generator) -> torch.Tensor:
     """Sensor noise: Gaussian, `std` of full scale, on every pixel and colour channel."""
-    return camera_noise(rgb.to(torch.float32, copy=True), std, generator)  # it writes in place
+    noise = torch.randn(rgb[:, :3].shape, generator=generator, device=rgb.device)
+    return _colour(rgb, rgb[:, :3].float() + 255 * std * noise)
 
 
 @register("missing_camera", "camera", (0.25, 0.5, 0.75, 1.0), "fraction of frames", (0, 1))

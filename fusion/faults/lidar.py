@@ -11,10 +11,10 @@ import math
 
 import torch
 
-from fusion.evaluation import MIN_RANGE, drop_returns, range_noise
 from fusion.faults import register
 from fusion.faults.draws import pick
 
+MIN_RANGE = 0.01  # metres: range noise never moves a return behind the sensor
 NEAR = (1.0, 5.0)  # metres: where fog scatters spurious returns
 BACKSCATTER = 1.0  # metres of fog whose backscatter a pixel sees: P(spurious) = 1 - e^(-a B)
 
@@ -55,7 +55,7 @@ def beam_loss(xyza: torch.Tensor, fraction: float, generator: torch.Generator,
 def point_loss(xyza: torch.Tensor, fraction: float, generator: torch.Generator,
                max_range: float) -> torch.Tensor:
     """Point loss: each return lost with probability `fraction`."""
-    return drop_returns(xyza, fraction, max_range, generator)
+    return lose(xyza, _uniform(xyza, generator) < fraction, max_range)
 
 
 @register("lidar_fog", "lidar", (0.05, 0.1, 0.125, 0.15, 0.3), "extinction (1/m)", (0, 10))
@@ -95,7 +95,11 @@ def fov_loss(xyza: torch.Tensor, fraction: float, generator: torch.Generator,
 def noisy_range(xyza: torch.Tensor, std: float, generator: torch.Generator,
                 max_range: float) -> torch.Tensor:
     """Range noise: Gaussian noise of `std` metres on each return, along its ray."""
-    return range_noise(xyza, std, generator)
+    distance = xyza[:, :3].norm(dim=1, keepdim=True).clamp_min(MIN_RANGE)
+    noise = torch.randn(distance.shape, generator=generator, device=xyza.device)
+    scale = (distance + std * noise).clamp_min(MIN_RANGE) / distance  # 1 exactly at std 0
+    return torch.cat([torch.where(xyza[:, 3:] > 0.5, xyza[:, :3] * scale, xyza[:, :3]),
+                      xyza[:, 3:]], dim=1)
 
 
 @register("missing_lidar", "lidar", (0.25, 0.5, 0.75, 1.0), "fraction of frames", (0, 1))

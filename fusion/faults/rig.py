@@ -9,9 +9,10 @@ picture transposed, mirrored and zoomed ~1.5x.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import NamedTuple
 
-from fusion.params import SyntheticParams
+from fusion.params import SYNTHETIC_RAW, Params, SyntheticParams, synthetic_params
 
 
 class Rig(NamedTuple):
@@ -37,3 +38,12 @@ def rig_of(params: SyntheticParams) -> Rig:
     down, right = (2 * math.tan(math.radians(fov) / 2) / params.image_size / step
                    for fov in (params.camera_vfov_deg, params.camera_hfov_deg))
     return Rig(((0.0, -right), (down, 0.0)))
+
+
+def rig_for(params: Params) -> Rig:
+    """The rig of the data the pipeline reads: the rendered scenario's, or for a data set at
+    `data.raw` that `generate` did not render, the `course` scenario's (fitted to the real set's
+    camera and range grids)."""
+    if Path(params.data.raw) == Path(SYNTHETIC_RAW):
+        return rig_of(params.synthetic)
+    return rig_of(synthetic_params({"scenario": "course"}))
