@@ -27,6 +27,7 @@ import pandas as pd
 from machine import describe
 
 from fusion import claims, intervals, params, report
+from fusion.faults import available
 from fusion.io import read_csv
 
 
@@ -35,10 +36,21 @@ def predictions(run: Path, names: list[str]) -> dict[str, pd.DataFrame]:
 
 
 def analyse(tables: dict[str, pd.DataFrame], p: params.Params) -> claims.Claims:
+    """The run's family of claims, and its verdicts of each fusion strategy against its better
+    single sensor under each fault (`claims.against_sensors`) as rows of kind `sensor`."""
     boot = intervals.bootstrap(tables, 1, p.evaluate.seed, p.evaluate.ece_bins)  # claims: analytic
     baselines = [n for n in p.strategies if p.strategy(n).fusion in report.UNIMODAL]
-    return claims.compare(boot, baselines,
-                          {m: p.evaluate.equivalence.of(m) for m in claims.TIERED})
+    found = claims.compare(boot, baselines,
+                           {m: p.evaluate.equivalence.of(m) for m in claims.TIERED})
+    fusion = [n for n in p.strategies if n not in baselines]
+    floor = claims.against_sensors(boot, fusion, baselines, available(),
+                                   p.evaluate.equivalence.robustness)
+    floor = floor.rename(columns={"strategy": "a", "sensor": "b"}).assign(
+        kind="sensor", metric="accuracy_" + floor["fault"],
+        verdict=floor["verdict"].replace({"above": "better", "below": "better"}))
+    rows = pd.concat([found.rows, floor[[c for c in found.rows if c in floor]]],
+                     ignore_index=True)
+    return claims.Claims(found.alpha, rows, found.best, found.groups)
 
 
 def runs(folders: list[Path], group: int | None) -> dict[str, claims.Claims]:
@@ -64,11 +76,17 @@ OUTCOMES = {"better": ("same sign", "claimed again", "reversed"),
             "equivalent": ("not contradicted", "equivalent again", "contradicted")}
 
 
-def check(name: str, first: claims.Claims, other_name: str, other: claims.Claims
-          ) -> dict[str, list[int]]:
+def check(name: str, first: claims.Claims, other_name: str, other: claims.Claims,
+          sensor: bool = False) -> dict[str, list[int]]:
     """verdict -> [made, kept (same sign / not contradicted), made again, reversed /
-    contradicted] of `first`'s verdicts in `other`, with a table of them."""
-    made = first.rows[first.rows["verdict"].isin(OUTCOMES)]
+    contradicted] of `first`'s verdicts in `other`, with a table of them: the family of claims,
+    or with `sensor` the fusion-against-its-better-sensor verdicts (where the other run names
+    the same sensor)."""
+    made = first.rows[first.rows["verdict"].isin(OUTCOMES)
+                      & ((first.rows["kind"] == "sensor") == sensor)]
+    theirs = other.rows[["metric", "a", "b"]].apply(tuple, axis=1)
+    made = made[made[["metric", "a", "b"]].apply(tuple, axis=1).isin(set(theirs))
+                | made["kind"].ne("sensor")]
     print(f"\nverdicts of {name} in {other_name}: {len(made)} of {len(first.rows)} comparisons "
           f"(simultaneous level {100 * first.level:.2f}%)")
     print("| metric | a - b | verdict | difference [interval] | other run | outcome |\n"
@@ -110,18 +128,21 @@ def main() -> None:
     print(describe())
     found = runs(args.runs, args.group)
     pairs = list(permutations(found, 2))
-    totals = [check(a, found[a], b, found[b]) for a, b in pairs]
-    print("\n| run | better | same sign | claimed again | reversed | equivalent | not "
-          "contradicted | equivalent again | contradicted |\n" + "|---|" + "---:|" * 8)
-    for run in found:
-        mine = [t for (a, _), t in zip(pairs, totals, strict=True) if a == run]
-        cells = [sum(t[v][i] for t in mine) for v in OUTCOMES for i in range(4)]
-        print(f"| {run} | " + " | ".join(str(c) for c in cells) + " |")
-    print(f"\n{len(found)} runs, {len(totals)} ordered pairs:")
-    for v, (kept, again, bad) in OUTCOMES.items():
-        made, k, a, b = (sum(t[v][i] for t in totals) for i in range(4))
-        print(f"- {v}: {made} verdicts checked; {kept} {_rate(k, made)}, {again} "
-              f"{_rate(a, made)}, {bad} {_rate(b, made)}")
+    for sensor, title in ((False, "the family of claims"),
+                          (True, "fusion against its better single sensor, per fault")):
+        totals = [check(a, found[a], b, found[b], sensor) for a, b in pairs]
+        print(f"\n{title}:\n\n| run | better | same sign | claimed again | reversed | "
+              "equivalent | not contradicted | equivalent again | contradicted |\n"
+              + "|---|" + "---:|" * 8)
+        for run in found:
+            mine = [t for (a, _), t in zip(pairs, totals, strict=True) if a == run]
+            cells = [sum(t[v][i] for t in mine) for v in OUTCOMES for i in range(4)]
+            print(f"| {run} | " + " | ".join(str(c) for c in cells) + " |")
+        print(f"\n{len(found)} runs, {len(totals)} ordered pairs ({title}):")
+        for v, (kept, again, bad) in OUTCOMES.items():
+            made, k, a, b = (sum(t[v][i] for t in totals) for i in range(4))
+            print(f"- {v}: {made} verdicts checked; {kept} {_rate(k, made)}, {again} "
+                  f"{_rate(a, made)}, {bad} {_rate(b, made)}")
 
 
 if __name__ == "__main__":

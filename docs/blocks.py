@@ -100,17 +100,56 @@ def course_run(root: Path) -> str:
                        "(`comparison.md`):", "", *findings])
 
 
+@block("fault-cost")
+def fault_cost(root: Path) -> str:
+    """What the fault suite adds to the default run, with its machine."""
+    path = "benchmarks/results/fault_cost.txt"
+    text = (root / path).read_text().splitlines()
+    table = [line for line in text if line.startswith("|")]
+    return "\n".join(table) + (f"\n\nFrom `{path}` ({text[0].lstrip('# ')}; "
+                               f"{text[1].lstrip('# ')}).")
+
+
+@block("scenarios-under-faults")
+def scenarios_under_faults(root: Path) -> str:
+    """The default run (`course`) beside the kept `failures` run, under the fault suite."""
+    import json
+
+    runs = {"course": "metrics/summary.json",
+            "failures": "benchmarks/results/failures_run/summary.json"}
+    summary = {k: json.loads((root / path).read_text()) for k, path in runs.items()}
+    lines = ["| strategy | test accuracy % (course / failures) | mRA % (course / failures) | "
+             "mCE vs late (course / failures) | faults below its better sensor (course / "
+             "failures) |", "|---|---:|---:|---:|---:|"]
+    for name, s in summary["course"].items():
+        f = summary["failures"][name]
+        below = [str(x.get("faults_below_sensor", "–")) for x in (s, f)]
+        lines.append(f"| {name} | {100 * s['test_accuracy']:.1f} / {100 * f['test_accuracy']:.1f}"
+                     f" | {100 * s['mRA']:.1f} / {100 * f['mRA']:.1f} | {s['mCE']:.2f} / "
+                     f"{f['mCE']:.2f} | {' / '.join(below)} |")
+    return "\n".join(lines) + (f"\n\nFrom `{runs['course']}` (the default run) and "
+                               f"`{runs['failures']}` (the same commit with "
+                               "`-S synthetic.scenario=failures`; its params.yaml and "
+                               "comparison.md beside it).")
+
+
 @block("replication")
 def replication(root: Path) -> str:
-    """The totals of the replication benchmark over runs with other seeds."""
-    path = "benchmarks/results/replication_4seeds.txt"
+    """The totals of the replication benchmark over runs with other seeds: the family of claims
+    and the fusion-against-its-better-sensor verdicts, each a table and its totals."""
+    path = "benchmarks/results/replication_course_4seeds.txt"
     text = (root / path).read_text().splitlines()
-    start = next(i for i, line in enumerate(text) if line.startswith("| run |"))
-    table = text[start:start + 2] + [line for line in text[start + 2:] if line.startswith("| ")
-                                    and line.count("|") == text[start].count("|")]
-    totals = [line for line in text if line.startswith("- ")]
-    runs = next(line for line in text if line.endswith("ordered pairs:"))
-    return "\n".join([*table, "", f"{runs} (`{path}`; {text[0].lstrip('# ')})", *totals])
+    out = []
+    for start in (i for i, line in enumerate(text) if line.startswith("| run |")):
+        title = text[start - 2].rstrip(":")
+        rows = [line for line in text[start + 2:start + 2 + 20] if line.startswith("| ")
+                and not line.startswith("| metric")]
+        end = next(i for i in range(start, len(text)) if text[i].endswith("):"))
+        rows = [r for r in rows if text.index(r) < end]
+        totals = [line for line in text[end + 1:end + 3] if line.startswith("- ")]
+        out += [f"**{title[0].upper()}{title[1:]}**", "", *text[start:start + 2], *rows, "",
+                text[end].replace(f" ({title})", ""), *totals, ""]
+    return "\n".join(out) + f"\nFrom `{path}` ({text[0].lstrip('# ')})."
 
 
 def render(text: str, root: Path = ROOT) -> str:

@@ -2,7 +2,9 @@
 samples.
 
 Writes metrics/summary.json (per strategy: each seed-dependent metric's mean over seeds with
-`_ci_low`, `_ci_high`, `_std`; cost; what `dvc metrics diff` compares), metrics/accuracy.json
+`_ci_low`, `_ci_high`, `_std`, relative accuracies under faults and mCE with theirs, the
+number of faults under which a fusion strategy is below its better single sensor; cost; what
+`dvc metrics diff` compares), metrics/accuracy.json
 (each strategy's mean test accuracy alone: short columns for `dvc exp show`), plots/comparison.csv
 and .md (the table with its verdicts, and the findings), plots/comparison/pairwise.csv,
 claims.csv and PNG figures in plots/comparison/. The strategy list comes from params, never
@@ -74,6 +76,9 @@ def main() -> None:
     fusion = [n for n in names if n not in baselines and n not in boot.flagged]
     floor = claims.against_sensors(boot, fusion, [b for b in baselines if b not in boot.flagged],
                                    faults, p.evaluate.equivalence.robustness)
+    for n in fusion:  # a count dvc metrics diff compares: faults where n loses to a sensor alone
+        summary[n]["faults_below_sensor"] = int(((floor["strategy"] == n)
+                                                 & (floor["verdict"] == "below")).sum())
     table = report.comparison_table(summary, found.groups)
     homogeneity = {n: boot.homogeneity(n) for n in names}
     recipes = {n: f"{p.strategy(n).train.epochs} epochs, modality dropout "

@@ -58,6 +58,8 @@ def test_every_seed_is_trained_evaluated_and_summarised_with_an_interval(built):
         pairwise["metric"])
     floor = pd.read_csv(repo / "plots/comparison/sensor_floor.csv")
     assert set(floor["verdict"]) <= {"above", "below", "equivalent", "inconclusive"}
+    for name in ("add", "hadamard"):  # no baseline among them: no comparison, none below
+        assert summary[name]["faults_below_sensor"] == 0
     assert "| Strategy | mRA % | mCE (vs add) |" in (repo / "plots/comparison.md").read_text()
 
 
