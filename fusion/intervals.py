@@ -157,13 +157,13 @@ def relative(run: Mapping) -> dict[str, np.ndarray]:
     columns."""
     return suite.relative_columns(
         run["correct"], {g: run[f"correct_{g}"] for g in FAULT_GROUPS},
-        {g: run[f"cell_{'alignment' if g == suite.CONTROL else g}"] for g in FAULT_GROUPS})
+        {g: run[f"cell_{g}"] for g in suite.GROUPS})
 
 
 def _same_samples(x: Mapping, y: Mapping) -> bool:
     """Same test rows in the same order, with the same actual classes and fault cells."""
-    return all(np.array_equal(x[c], y[c]) for c in ("row", "actual", "cell_camera", "cell_lidar",
-                                                      "cell_alignment"))
+    return all(np.array_equal(x[c], y[c])
+               for c in ("row", "actual", *(f"cell_{g}" for g in suite.GROUPS)))
 
 
 def quantiles(atoms: np.ndarray, scale: float, df: float, probs: Sequence[float]) -> np.ndarray:

@@ -103,7 +103,7 @@ def robustness(
 
 class Evaluation(NamedTuple):
     metrics: dict  # flat, JSON-ready
-    curves: pd.DataFrame  # corruption, severity, accuracy
+    curves: pd.DataFrame  # CURVE_COLUMNS
     predictions: pd.DataFrame  # one row per test sample: PREDICTION_COLUMNS
 
 

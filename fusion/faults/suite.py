@@ -30,6 +30,11 @@ GROUPS = ("camera", "lidar", "alignment")  # the sensors a fault belongs to
 CONTROL = "control"  # the alignment group's cells with each fault replaced by its control
 
 
+def assigned(group: str) -> str:
+    """The group whose cell assignment `group` uses: the control shares the alignment group's."""
+    return "alignment" if group == CONTROL else group
+
+
 def cells(group: str) -> list[tuple[str, float]]:
     """(fault, severity) of every cell of a group (or CONTROL), in registration order."""
     if group == CONTROL:
@@ -43,7 +48,7 @@ def assign(n: int, group: str, seed: int) -> np.ndarray:
     """(n,) the cell of each of n samples: every cell n // cells or one more times, each fault
     met once before any meets a second severity (so n >= its faults covers every fault), in an
     order drawn from `seed` (the control shares the alignment group's)."""
-    group = "alignment" if group == CONTROL else group
+    group = assigned(group)
     grid = cells(group)
     faults = list(dict.fromkeys(f for f, _ in grid))
     if n < len(faults):
@@ -82,29 +87,31 @@ def relative_columns(correct: np.ndarray, under: Mapping[str, np.ndarray],
                      cell: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Per-sample columns of one seed whose means are its relative accuracies.
 
-    correct: (N,) clean; under[group]: (N,) correct under the sample's cell of that group;
-    cell[group]: (N,) its cell. Returns `ra_<fault>` for every fault and control, `ra_<group>`
-    (the group's faults pooled, the mean over its cells), `mRA` (the mean of the faults' RA,
-    controls left out) and `accuracy_<fault>` (mean over its severities, for comparisons with
-    the single sensors under the same fault), each (N,) float64.
+    correct: (N,) clean; under[group]: (N,) correct under the sample's cell of that group (of
+    GROUPS or CONTROL); cell[group]: (N,) its cell, for each of GROUPS. Returns `ra_<fault>`
+    for every fault and control, `ra_<group>` (the group's faults pooled, the mean over its
+    cells), `mRA` (the mean of the faults' RA, controls left out) and `accuracy_<fault>` (mean
+    over its severities, for comparisons with the single sensors under the same fault), each
+    (N,) float64.
     """
     c = np.asarray(correct, float)
     if c.mean() == 0:
         raise ValueError("relative accuracy: the clean accuracy is 0")
 
-    def linearised(f: np.ndarray, base: np.ndarray) -> np.ndarray:  # mean(f) / mean(base)
-        ratio = f.mean() / base.mean()
-        return ratio + (f - ratio * base) / base.mean()
+    def linearised(f: np.ndarray) -> np.ndarray:  # its mean is mean(f) / mean(c)
+        ratio = f.mean() / c.mean()
+        return ratio + (f - ratio * c) / c.mean()
 
     out = {}
     for group, under_group in under.items():
-        hits, where = np.asarray(under_group, float), np.asarray(cell[group])
-        out[f"ra_{group}"] = linearised(hits, c)
-        for name in dict.fromkeys(f for f, _ in cells(group)):
-            mine = np.isin(where, [k for k, (f, _) in enumerate(cells(group)) if f == name])
+        hits, where = np.asarray(under_group, float), np.asarray(cell[assigned(group)])
+        out[f"ra_{group}"] = linearised(hits)
+        grid = cells(group)
+        for name in dict.fromkeys(f for f, _ in grid):
+            mine = np.isin(where, [k for k, (f, _) in enumerate(grid) if f == name])
             weight = mine * len(hits) / mine.sum()  # Horvitz-Thompson: means over its samples
             out[f"accuracy_{name}"] = weight * hits
-            out[f"ra_{name}"] = linearised(weight * hits, c)
+            out[f"ra_{name}"] = linearised(weight * hits)
     faults = [f"ra_{name}" for name in available() if f"ra_{name}" in out]
     out["mRA"] = np.mean([out[k] for k in faults], axis=0)
     return out
