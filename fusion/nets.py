@@ -3,7 +3,8 @@
 `ConvEncoder` and `ClassifierHead` are notebook A's embedder and head, kept layer for layer so
 parameter counts match its table. `Classifier` chains them for one input image; `Fusion` is the
 base of the intermediate-fusion ops, and `IntermediateFusion` wraps any of them in two modality
-encoders and a head whose input size follows from the op's `out_channels`.
+encoders and a head whose input size follows from the op's `out_channels`; `Unimodal` is a
+`Classifier` on one of the two inputs (the baselines).
 """
 
 from __future__ import annotations
@@ -61,6 +62,28 @@ class Classifier(nn.Sequential):
         super().__init__()
         self.encoder = ConvEncoder(in_channels, feature_dim)
         self.head = ClassifierHead(feature_dim * grid_size(image_size) ** 2)
+
+
+class Unimodal(nn.Module):
+    """One classifier on one modality: (B, 4, H, W) -> (B, 2).
+
+    `forward(rgb, xyza)` keeps the shared signature but uses only `modality`'s input; the other
+    has no encoder, so it cannot change the output and no gradient reaches it.
+    """
+
+    def __init__(self, modality: str, feature_dim: int, image_size: int):
+        super().__init__()
+        if modality not in ("rgb", "lidar"):
+            raise ValueError(f"modality must be 'rgb' or 'lidar', got {modality!r}")
+        self.modality = modality
+        channels = RGB_CHANNELS if modality == "rgb" else LIDAR_CHANNELS
+        self.classifier = Classifier(channels, feature_dim, image_size)
+
+    def forward(self, rgb: torch.Tensor, xyza: torch.Tensor) -> torch.Tensor:
+        return self.classifier(rgb if self.modality == "rgb" else xyza)
+
+    def extra_repr(self) -> str:
+        return f"modality={self.modality!r}"
 
 
 class Fusion(nn.Module):

@@ -191,7 +191,7 @@ class EvaluateParams:
     gallery: int = 16  # test samples shown in the aggregate gallery (aggregate only)
 
 
-# Keys a strategy may override, and the one it may add (`fusion`: the registered op).
+# Keys a strategy may override, and the one it must name (`fusion`: the module it builds).
 OVERRIDABLE = {
     "model": {f.name for f in dataclasses.fields(ModelParams)} - {"fusion"},
     "train": {f.name for f in dataclasses.fields(TrainParams)},
@@ -228,7 +228,7 @@ class Params:
                 f"unknown strategy {name!r}: `strategies` has {sorted(self.strategies)}"
             )
         overrides = dict(self.strategies[name])
-        fusion = overrides.pop("fusion", name)
+        fusion = overrides.pop("fusion")
         model = {k: v for k, v in overrides.items() if k in OVERRIDABLE["model"]}
         train = {k: v for k, v in overrides.items() if k in OVERRIDABLE["train"]}
         return StrategyConfig(
@@ -368,6 +368,12 @@ def _strategies(value) -> dict[str, dict]:
         if not isinstance(overrides, dict):
             raise ParamsError(
                 f"strategies.{name}: expected a mapping of overrides, got {overrides!r}"
+            )
+        if not isinstance(overrides.get("fusion"), str):
+            raise ParamsError(
+                f"strategies.{name}: needs `fusion: <op>`, the strategy module it builds "
+                f"(fusion/strategies/<op>.py, e.g. `fusion: {name}`); its DVC stages depend on "
+                f"that file, got {overrides.get('fusion')!r}"
             )
         unknown = set(overrides) - allowed
         if unknown:

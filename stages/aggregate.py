@@ -7,7 +7,8 @@ number of faults under which a fusion strategy is below its better single sensor
 `dvc metrics diff` compares), metrics/accuracy.json
 (each strategy's mean test accuracy alone: short columns for `dvc exp show`), plots/comparison.csv
 and .md (the table with its verdicts, and the findings), plots/comparison/pairwise.csv,
-claims.csv and PNG figures in plots/comparison/. The strategy list comes from params, never
+claims.csv, recommendation.csv (which strategy to use for which need, `fusion.recommend`) and
+PNG figures in plots/comparison/. The strategy list comes from params, never
 from whatever files lie around.
 """
 
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fusion import claims, figures, intervals, params, report
+from fusion import claims, figures, intervals, params, recommend, report
 from fusion.faults import available
 from fusion.io import atomic_path, read_csv, read_json, write_json, write_text
 from fusion.prepared import load_prepared
@@ -88,6 +89,8 @@ def main() -> None:
     lines = report.findings(summary, found, baselines, homogeneity, accuracy, data,
                             collapsed, p.evaluate.collapse, claims.requirements(boot, found),
                             floor, recipes)
+    picks = recommend.recommend(summary, found.groups["test_accuracy"], baselines)
+    lines += recommend.sentences(picks, reference)
     shares = predictions[names[0]].groupby("actual").size()
     balanced = shares.max() - shares.min() <= 0.01 * shares.sum()
 
@@ -95,6 +98,7 @@ def main() -> None:
     write_json("metrics/accuracy.json", {n: round(summary[n]["test_accuracy"], 4) for n in names})
     outputs = (("plots/comparison.csv", table), (FIGURES / "pairwise.csv", pairwise),
                (FIGURES / "claims.csv", found.rows), (FIGURES / "sensor_floor.csv", floor),
+               (FIGURES / "recommendation.csv", picks),
                (FIGURES / "severity.csv", report.severity_table(severity)))
     for path, frame in outputs:
         with atomic_path(path) as tmp:

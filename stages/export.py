@@ -1,9 +1,11 @@
-"""DVC stage `export`: promote the strategy named by `model.fusion`.
+"""DVC stage `export`: promote the strategy named by `model.fusion` (by default the one the rule
+of `fusion.recommend` picks when both sensors are used under faults; a test keeps them equal).
 
 Of its seeds, the one with the best validation loss (never the test set) becomes
 models/model.pt (loadable by `fusion.predict`). metrics/model.json gives the strategy's mean test
 accuracy and 95% interval over seeds (from metrics/summary.json), that `seed`, its own test
-metrics (`promoted_seed`) and the headline metrics over seeds (`over_seeds`).
+metrics (`promoted_seed`), the headline metrics over seeds (`over_seeds`) and the rule's pick
+(`recommended`, from plots/comparison/recommendation.csv).
 Also plots/export/confusion.csv (DVC's confusion template) and plots/export/reliability.png,
 both of the promoted seed.
 """
@@ -12,7 +14,7 @@ import shutil
 
 import torch
 
-from fusion import figures, params, report
+from fusion import figures, params, recommend, report
 from fusion.evaluation import reliability
 from fusion.io import atomic_path, read_csv, read_json, write_json
 
@@ -21,11 +23,13 @@ def main() -> None:
     p = params.load()  # a model.fusion outside `strategies` fails here, listing the valid names
     name = p.model.fusion
     trained = read_json(f"metrics/train/{name}.json", "train metrics")["seeds"]
-    seed = min(trained, key=lambda s: trained[s]["best_val_loss"])
+    seed = recommend.promoted_seed(trained)
     tested = read_json(f"metrics/evaluate/{name}.json", "evaluation metrics")["seeds"][seed]
     strategy = read_json("metrics/summary.json", "comparison summary")[name]
     predictions = read_csv(f"plots/evaluate/{name}_predictions.csv", "predictions")
     predictions = predictions[predictions["seed"] == int(seed)]
+    picks = read_csv("plots/comparison/recommendation.csv", "recommendation").fillna("")
+    picks = picks.set_index("need")
     with atomic_path("models/model.pt") as tmp:
         shutil.copyfile(f"models/{name}/seed{seed}.pt", tmp)
     write_json("metrics/model.json", {  # headline keys first: what `dvc exp show` lists
@@ -35,6 +39,8 @@ def main() -> None:
         "promoted_seed": {"best_val_loss": trained[seed]["best_val_loss"], **tested},
         "over_seeds": {"seeds": strategy["seeds"], **{
             k: strategy[k] for m in report.TIERED for k in (m, f"{m}_ci_low", f"{m}_ci_high")}},
+        "recommended": {"need": recommend.PROMOTED,
+                        "strategy": picks.loc[recommend.PROMOTED, "use"]},
     })
     with atomic_path("plots/export/confusion.csv") as tmp:
         predictions[["actual", "predicted"]].to_csv(tmp, index=False)

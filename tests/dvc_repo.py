@@ -18,7 +18,8 @@ TINY = {
     "split": {"val": 0.25, "test": 0.25},
     "model": {"fusion": "hadamard", "feature_dim": 8},
     "train": {"epochs": 1, "batch_size": 16, "seeds": [0, 1]},
-    "strategies": {"add": {"lr": None}, "hadamard": {"lr": None}},
+    "strategies": {"add": {"fusion": "add", "lr": None},
+                   "hadamard": {"fusion": "hadamard", "lr": None}},
     "evaluate": {"batch_size": 32, "latency_repeats": 2, "resamples": 200, "gallery": 4,
                  "reference": "add"},
 }

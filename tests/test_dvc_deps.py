@@ -4,9 +4,11 @@ A stage's entry module comes from its `cmd` (`python -m stages.X`); its import c
 the project (fusion/, stages/) is read with `ast`, importing nothing: `import fusion.x`,
 `from fusion import x`, `from fusion.x import y` and relative imports, at any depth (imports
 inside functions run too), except under `if TYPE_CHECKING:`. A module runs its packages'
-`__init__.py` first; a package whose `__init__.py` calls `pkgutil.iter_modules` imports all its
-modules. A file without statements (a docstring at most) needs no dep. A dep that is a folder
-covers every file inside it. A `foreach` stage is checked through its `do` template.
+`__init__.py` first. `importlib.import_module(f"{__name__}.{name}")` imports one module of the
+package chosen at run time: in a `foreach` stage over `strategies`, the module its entry names
+(`fusion:`); in any other stage, each of them. A file without statements (a docstring at most)
+needs no dep. A dep that is a folder covers every file inside it. A `foreach` stage is checked
+once per entry of `strategies` in params.yaml, its `${key}` and `${item.*}` filled in.
 """
 
 import ast
@@ -18,8 +20,27 @@ import yaml
 
 PROJECT = Path(__file__).resolve().parents[1]
 PACKAGES = ("fusion", "stages")
-STAGES = {name: stage.get("do", stage) for name, stage in
-          yaml.safe_load((PROJECT / "dvc.yaml").read_text())["stages"].items()}
+STRATEGIES = yaml.safe_load((PROJECT / "params.yaml").read_text())["strategies"]
+CHOSEN = ".*"  # the suffix of a module that is imported by a name chosen at run time
+
+
+def expand(stage: dict, key: str, item: dict) -> dict:
+    """A `foreach` stage's `do` template for one entry of `strategies`."""
+    fill = {"${key}": key, **{f"${{item.{k}}}": str(v) for k, v in item.items()}}
+    text = yaml.safe_dump(stage)
+    for placeholder, value in fill.items():
+        text = text.replace(placeholder, value)
+    return yaml.safe_load(text)
+
+
+STAGES = {}
+for _name, _stage in yaml.safe_load((PROJECT / "dvc.yaml").read_text())["stages"].items():
+    if "foreach" in _stage:
+        assert _stage["foreach"] == "${strategies}", f"{_name}: a foreach over strategies"
+        STAGES |= {f"{_name}@{k}": expand(_stage["do"], k, v) | {"op": v["fusion"]}
+                   for k, v in STRATEGIES.items()}
+    else:
+        STAGES[_name] = _stage
 
 
 def source(module: str) -> Path | None:
@@ -45,8 +66,10 @@ def imports(module: str, file: Path) -> set[str]:
                 base = ".".join([*parent, *filter(None, [node.module])])
             names.add(base)
             names.update(f"{base}.{alias.name}" for alias in node.names)
-        elif isinstance(node, ast.Call) and ast.unparse(node.func).endswith("iter_modules"):
-            names.update(f"{package}.{p.stem}" for p in file.parent.glob("*.py"))
+        elif isinstance(node, ast.Call) and ast.unparse(node.func).endswith("import_module"):
+            assert ast.unparse(node.args[0]).startswith("f'{__name__}."), f"{file}: " \
+                "import_module of anything but a module of its own package"
+            names.add(f"{package}{CHOSEN}")
         typing_only = isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING")
         for child in node.orelse if typing_only else ast.iter_child_nodes(node):
             visit(child)
@@ -55,14 +78,20 @@ def imports(module: str, file: Path) -> set[str]:
     return names
 
 
-def closure(entry: str) -> set[Path]:
-    """Every project file that running module `entry` imports, its own included."""
+def closure(entry: str, op: str | None = None) -> set[Path]:
+    """Every project file that running module `entry` imports, its own included; a module
+    chosen at run time is `op` where given, else every module of its package."""
     files, seen, todo = set(), set(), [entry]
     while todo:
         module = todo.pop()
         if module in seen:
             continue
         seen.add(module)
+        if module.endswith(CHOSEN):
+            package = module.removesuffix(CHOSEN)
+            todo += [f"{package}.{op}"] if op else [
+                f"{package}.{p.stem}" for p in source(package).parent.glob("[!_]*.py")]
+            continue
         parts = module.split(".")
         todo += [".".join(parts[:i]) for i in range(1, len(parts))]  # its packages
         if file := source(module):
@@ -79,7 +108,7 @@ def has_code(file: Path) -> bool:
 def imported_files(stage: dict) -> set[Path]:
     match = re.search(r"python -m ([\w.]+)", stage["cmd"])
     assert match, f"cmd {stage['cmd']!r} does not run `python -m <module>`"
-    return closure(match[1])
+    return closure(match[1], stage.get("op"))
 
 
 def relative(paths) -> list[str]:

@@ -7,7 +7,7 @@ from fusion.params import ParamsError, from_dict, load
 
 def minimal(**sections):
     evaluate = {"reference": "add", **sections.pop("evaluate", {})}  # late is not among them
-    return {"strategies": {"add": {}, "hadamard": {"lr": 3e-4}}, "model": {"fusion": "add"},
+    return {"strategies": {"add": {"fusion": "add"}, "hadamard": {"fusion": "hadamard", "lr": 3e-4}}, "model": {"fusion": "add"},
             "evaluate": evaluate, **sections}
 
 
@@ -18,12 +18,12 @@ def test_the_project_params_load():
 
 
 def test_a_null_override_means_the_shared_value():
-    p = from_dict(minimal(strategies={"add": {"lr": None, "epochs": 9}}))
+    p = from_dict(minimal(strategies={"add": {"fusion": "add", "lr": None, "epochs": 9}}))
     assert p.strategy("add").train.lr == p.train.lr and p.strategy("add").train.epochs == 9
 
 
 def test_strategy_overrides_apply_to_that_strategy_only():
-    p = from_dict(minimal(strategies={"add": {}, "small": {"fusion": "hadamard",
+    p = from_dict(minimal(strategies={"add": {"fusion": "add"}, "small": {"fusion": "hadamard",
                                                           "feature_dim": 32, "lr": "1e-4"}}))
     small, add = p.strategy("small"), p.strategy("add")
     assert (small.fusion, small.model.fusion) == ("hadamard", "hadamard")
@@ -57,12 +57,13 @@ def test_strategy_overrides_apply_to_that_strategy_only():
         (minimal(train={"seeds": [True]}), r"train.seeds\[0\]: expected an integer"),
         (minimal(train={"seeds": 3}), "train.seeds: expected a list"),
         (minimal(train={"seed": 3}), "train: unknown key"),
-        (minimal(strategies={"add": {"seeds": [2, 2]}}), "strategies.add.seeds"),
+        (minimal(strategies={"add": {"fusion": "add", "seeds": [2, 2]}}), "strategies.add.seeds"),
         (minimal(train={"device": "gpu"}), "train.device: expected auto, cpu, cuda, cuda:N or mps"),
         (minimal(evaluate={"device": "cuda:x"}), "evaluate.device"),
-        (minimal(strategies={"add": {"epochs": -2}}), "strategies.add.epochs"),
-        (minimal(strategies={"add": {"colour": "red"}}), "strategies.add: unknown key"),
-        (minimal(strategies={"Bad-Name": {}}), "must match"),
+        (minimal(strategies={"add": {"fusion": "add", "epochs": -2}}), "strategies.add.epochs"),
+        (minimal(strategies={"add": {"fusion": "add", "colour": "red"}}), "strategies.add: unknown key"),
+        (minimal(strategies={"Bad-Name": {"fusion": "add"}}), "must match"),
+        (minimal(strategies={"add": {"lr": 0.1}}), "strategies.add: needs `fusion: <op>`"),
         (minimal(model={"fusion": "nope"}), "model.fusion: 'nope' is not a key of `strategies`"),
     ],
 )
@@ -72,8 +73,8 @@ def test_invalid_params_name_their_key(raw, key):
 
 
 def test_seeds_are_a_train_key_a_strategy_may_override():
-    p = from_dict(minimal(train={"seeds": [3, 1]}, strategies={"add": {"seeds": [5]},
-                                                                "hadamard": {}}))
+    p = from_dict(minimal(train={"seeds": [3, 1]}, strategies={"add": {"fusion": "add", "seeds": [5]},
+                                                                "hadamard": {"fusion": "hadamard"}}))
     assert p.strategy("add").train.seeds == (5,)
     assert p.strategy("hadamard").train.seeds == (3, 1)
     assert from_dict(minimal(train={"device": "cuda:1"})).train.device == "cuda:1"

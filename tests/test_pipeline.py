@@ -110,7 +110,8 @@ def test_evaluate_setting_reruns_evaluation_not_training(clean):
 
 
 def test_metrics_diff_lists_the_changed_strategy(clean):
-    set_params(clean, strategies={"add": {"lr": 0.01}, "hadamard": {"lr": None}})
+    set_params(clean, strategies={"add": {"fusion": "add", "lr": 0.01},
+                                  "hadamard": {"fusion": "hadamard", "lr": None}})
     dvc(clean, "repro")
     diff = dvc(clean, "metrics", "diff", "--json").stdout
     changed = json.loads(diff)["metrics/summary.json"]
@@ -119,11 +120,41 @@ def test_metrics_diff_lists_the_changed_strategy(clean):
 
 
 def test_unknown_strategy_name_is_a_clear_error(clean):
-    set_params(clean, strategies={"add": {}, "hadamard": {}, "bogus": {"lr": None}})
+    set_params(clean, strategies={"add": {"fusion": "add"}, "hadamard": {"fusion": "hadamard"},
+                                  "bogus": {"fusion": "bogus"}})
     result = dvc(clean, "repro", "train@bogus", check=False)
     assert result.returncode != 0
-    assert "bogus" in result.stderr and "hadamard" in result.stderr  # names the valid ones
+    assert "fusion/strategies/bogus.py" in result.stderr + result.stdout  # the module it lacks
     assert not (clean / "models/bogus").exists()
+
+
+def test_a_strategy_code_change_retrains_that_strategy_alone(clean):
+    module = clean / "fusion/strategies/add.py"
+    module.write_text(module.read_text().replace("return a + b", "return (a + b) / 2"))
+    assert ran(dvc(clean, "repro").stdout) == {"train@add", "evaluate@add", "aggregate", "export"}
+
+
+MAXIMUM = """from fusion.nets import Fusion, IntermediateFusion
+
+
+class Maximum(Fusion):
+    def forward(self, a, b):
+        return a.maximum(b)
+
+
+def build(model_params, image_size):
+    return IntermediateFusion(Maximum(model_params.feature_dim), image_size)
+"""
+
+
+def test_adding_a_strategy_file_trains_and_evaluates_the_new_strategy_alone(clean):
+    (clean / "fusion/strategies/maximum.py").write_text(MAXIMUM)
+    set_params(clean, strategies={"add": {"fusion": "add", "lr": None},
+                                  "hadamard": {"fusion": "hadamard", "lr": None},
+                                  "maximum": {"fusion": "maximum"}})
+    stages = ran(dvc(clean, "repro").stdout)
+    assert stages == {"train@maximum", "evaluate@maximum", "aggregate", "export"}
+    assert "maximum" in json.loads((clean / "metrics/summary.json").read_text())
 
 
 def test_the_failures_scenario_runs_every_stage_and_prediction(clean):

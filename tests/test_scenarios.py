@@ -8,7 +8,7 @@ from fusion.params import SCENARIOS, ParamsError, SyntheticParams, from_dict, sy
 
 
 def with_synthetic(**synthetic) -> dict:
-    return {"strategies": {"add": {}}, "model": {"fusion": "add"}, "synthetic": synthetic,
+    return {"strategies": {"add": {"fusion": "add"}}, "model": {"fusion": "add"}, "synthetic": synthetic,
             "evaluate": {"reference": "add"}}
 
 

@@ -7,7 +7,6 @@ from torch import nn
 
 from fusion.nets import Fusion, IntermediateFusion, grid_size
 from fusion.params import ModelParams
-from fusion.strategies import register
 
 
 class CrossAttention(nn.Module):
@@ -55,8 +54,7 @@ class CrossAttentionFusion(Fusion):
         return (rgb + lidar).transpose(1, 2).reshape(a.shape)
 
 
-@register("attention")
-def attention(model_params: ModelParams, image_size: int) -> IntermediateFusion:
+def build(model_params: ModelParams, image_size: int) -> IntermediateFusion:
     fusion = CrossAttentionFusion(
         model_params.feature_dim, grid_size(image_size), model_params.heads
     )

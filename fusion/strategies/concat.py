@@ -6,7 +6,6 @@ import torch
 
 from fusion.nets import Fusion, IntermediateFusion
 from fusion.params import ModelParams
-from fusion.strategies import register
 
 
 class Concat(Fusion):
@@ -19,6 +18,5 @@ class Concat(Fusion):
         return torch.cat([a, b], dim=1)
 
 
-@register("concat")
-def concat(model_params: ModelParams, image_size: int) -> IntermediateFusion:
+def build(model_params: ModelParams, image_size: int) -> IntermediateFusion:
     return IntermediateFusion(Concat(model_params.feature_dim), image_size)

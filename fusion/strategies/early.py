@@ -7,7 +7,6 @@ from torch import nn
 
 from fusion.nets import LIDAR_CHANNELS, RGB_CHANNELS, Classifier
 from fusion.params import ModelParams
-from fusion.strategies import register
 
 
 class EarlyFusion(nn.Module):
@@ -21,6 +20,5 @@ class EarlyFusion(nn.Module):
         return self.classifier(torch.cat([rgb, xyza], dim=1))
 
 
-@register("early")
-def early(model_params: ModelParams, image_size: int) -> EarlyFusion:
+def build(model_params: ModelParams, image_size: int) -> EarlyFusion:
     return EarlyFusion(model_params.feature_dim, image_size)

@@ -7,7 +7,6 @@ from torch import nn
 
 from fusion.nets import Fusion, IntermediateFusion
 from fusion.params import ModelParams
-from fusion.strategies import register
 
 
 class FiLM(Fusion):
@@ -30,6 +29,5 @@ class FiLM(Fusion):
         return (1 + gamma) * a + beta
 
 
-@register("film")
-def film(model_params: ModelParams, image_size: int) -> IntermediateFusion:
+def build(model_params: ModelParams, image_size: int) -> IntermediateFusion:
     return IntermediateFusion(FiLM(model_params.feature_dim), image_size)

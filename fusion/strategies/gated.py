@@ -7,7 +7,6 @@ from torch import nn
 
 from fusion.nets import Fusion, IntermediateFusion
 from fusion.params import ModelParams
-from fusion.strategies import register
 
 
 class Gated(Fusion):
@@ -29,6 +28,5 @@ class Gated(Fusion):
         return z * a + (1 - z) * b
 
 
-@register("gated")
-def gated(model_params: ModelParams, image_size: int) -> IntermediateFusion:
+def build(model_params: ModelParams, image_size: int) -> IntermediateFusion:
     return IntermediateFusion(Gated(model_params.feature_dim), image_size)

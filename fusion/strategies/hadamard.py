@@ -6,7 +6,6 @@ import torch
 
 from fusion.nets import Fusion, IntermediateFusion
 from fusion.params import ModelParams
-from fusion.strategies import register
 
 
 class Hadamard(Fusion):
@@ -16,6 +15,5 @@ class Hadamard(Fusion):
         return a * b
 
 
-@register("hadamard")
-def hadamard(model_params: ModelParams, image_size: int) -> IntermediateFusion:
+def build(model_params: ModelParams, image_size: int) -> IntermediateFusion:
     return IntermediateFusion(Hadamard(model_params.feature_dim), image_size)

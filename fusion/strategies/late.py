@@ -7,7 +7,6 @@ from torch import nn
 
 from fusion.nets import LIDAR_CHANNELS, RGB_CHANNELS, Classifier
 from fusion.params import ModelParams
-from fusion.strategies import register
 
 
 class LateFusion(nn.Module):
@@ -31,6 +30,5 @@ class LateFusion(nn.Module):
         return (rgb_log_probs + lidar_log_probs) / 2
 
 
-@register("late")
-def late(model_params: ModelParams, image_size: int) -> LateFusion:
+def build(model_params: ModelParams, image_size: int) -> LateFusion:
     return LateFusion(model_params.feature_dim, image_size)

@@ -6,7 +6,6 @@ import torch
 
 from fusion.nets import Fusion, IntermediateFusion
 from fusion.params import ModelParams
-from fusion.strategies import register
 
 
 class MatMul(Fusion):
@@ -17,6 +16,5 @@ class MatMul(Fusion):
         return torch.matmul(a, b)
 
 
-@register("matmul")
-def matmul(model_params: ModelParams, image_size: int) -> IntermediateFusion:
+def build(model_params: ModelParams, image_size: int) -> IntermediateFusion:
     return IntermediateFusion(MatMul(model_params.feature_dim), image_size)
