@@ -1,7 +1,7 @@
 """Coverage of the intervals on simulated experiments with known truth (`fusion.coverage`).
 
-The README's coverage table comes from `benchmarks/coverage.py` (2,000 experiments a cell);
-these runs are smaller (300) and check the same conclusions: nominal coverage when seeds vary
+docs/statistics.md's coverage table comes from `benchmarks/coverage.py` (2,000 experiments a
+cell); these runs are smaller (300) and check the same conclusions: nominal coverage when seeds vary
 near-normally or with a skew, under-coverage at 3 seeds when one seed in three collapses (no
 interval can see a collapse its seeds never showed), and >= 90% everywhere at the recommended
 7 seeds.

@@ -2,8 +2,10 @@
 (the copies' defects and archives: tests/test_raw_defects.py, tests/test_raw_sources.py)."""
 
 import json
+import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -181,3 +183,36 @@ def test_a_file_that_is_not_an_archive_is_named(tmp_path):
 def test_image_size_larger_than_native_is_an_error(layout, tmp_path):
     with pytest.raises(DatasetError, match="exceeds the native size"):
         prepare(layout, tmp_path / "out", SIZE * 2, MAX_RANGE, progress=False)
+
+
+def test_identical_pairs_share_a_content_hash_and_distinct_pairs_do_not(tmp_path):
+    """index.csv's `hash` is of the decoded content alone, RGB and depth together: what the
+    split groups on, so that copies never straddle train and test."""
+    root = tmp_path / "raw"
+    cubes = write_class(root, "cubes", ["0000", "0001", "0002", "0003"], np.random.default_rng(4))
+    spheres = write_class(root, "spheres", ["0000", "0001"], np.random.default_rng(5))
+    rgb, lidar = cubes / "rgb", cubes / "lidar"
+    # cubes/0004: cubes/0000 under another stem, both files byte for byte.
+    shutil.copy(rgb / "0000.png", rgb / "0004.png")
+    shutil.copy(lidar / "0000.npy", lidar / "0004.npy")
+    # cubes/0005: cubes/0000's pixels in other PNG bytes, and its depth.
+    Image.open(rgb / "0000.png").save(rgb / "0005.png", compress_level=0)
+    assert (rgb / "0005.png").read_bytes() != (rgb / "0000.png").read_bytes()
+    shutil.copy(lidar / "0000.npy", lidar / "0005.npy")
+    # spheres/0002: cubes/0001 copied into the other class.
+    shutil.copy(rgb / "0001.png", spheres / "rgb" / "0002.png")
+    shutil.copy(lidar / "0001.npy", spheres / "lidar" / "0002.npy")
+    # Half copies, distinct pairs: cubes/0002 gets 0001's image, cubes/0003 gets 0001's depth.
+    shutil.copy(rgb / "0001.png", rgb / "0002.png")
+    shutil.copy(lidar / "0001.npy", lidar / "0003.npy")
+
+    prepare(root, tmp_path / "out", SIZE, MAX_RANGE, progress=False)
+    index = pd.read_csv(tmp_path / "out" / "index.csv", dtype={"hash": str})
+    digest = dict(zip(index["id"], index["hash"], strict=True))
+    assert len(digest) == 9 and index["hash"].notna().all()
+    assert digest["cubes/0000"] == digest["cubes/0004"] == digest["cubes/0005"]
+    assert digest["cubes/0001"] == digest["spheres/0002"]
+    distinct = ["cubes/0000", "cubes/0001", "cubes/0002", "cubes/0003", "spheres/0000",
+                "spheres/0001"]
+    assert len({digest[i] for i in distinct}) == len(distinct)
+    assert index["hash"].nunique() == len(distinct)

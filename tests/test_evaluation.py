@@ -150,6 +150,58 @@ def test_reliability_bins_agree_with_ece():
     pd.testing.assert_frame_equal(table, from_probs)
 
 
+def test_a_confidence_on_a_bin_edge_falls_in_the_bin_it_closes():
+    """Bins are right-closed, ((k-1)/bins, k/bins] (`_calibration_bins`): 0.6 is in (0.5, 0.6],
+    not [0.6, 0.7), and 1.0 in the last bin. Float64 probabilities hit the edges exactly."""
+    probs = torch.tensor([
+        [0.5, 0.5],  # 0.5, a tie: the first class is predicted (torch.max), right
+        [0.6, 0.4],  # 0.6 right
+        [0.4, 0.6],  # 0.6 wrong
+        [0.7, 0.3],  # 0.7 right
+        [0.35, 0.65],  # 0.65 wrong
+        [0.2, 0.8],  # 0.8 right
+        [0.95, 0.05],  # 0.95 right
+        [0.0, 1.0],  # 1.0 wrong
+    ], dtype=torch.float64)
+    labels = torch.tensor([0, 0, 0, 0, 0, 1, 0, 0])
+    table = reliability(probs, labels, bins=10, from_logits=False)
+    nan = float("nan")
+    assert table["count"].tolist() == [0, 0, 0, 0, 1, 2, 2, 1, 0, 2]
+    # (0.4, 0.5]: 0.5; (0.5, 0.6]: 0.6, 0.6; (0.6, 0.7]: 0.7, 0.65; (0.7, 0.8]: 0.8;
+    # (0.9, 1.0]: 0.95, 1.0
+    expected_confidence = [nan, nan, nan, nan, 0.5, 0.6, 0.675, 0.8, nan, 0.975]
+    expected_accuracy = [nan, nan, nan, nan, 1.0, 0.5, 0.5, 1.0, nan, 0.5]
+    assert table["confidence"].tolist() == pytest.approx(expected_confidence, nan_ok=True)
+    assert table["accuracy"].tolist() == pytest.approx(expected_accuracy, nan_ok=True)
+    # ECE = (1 * |1 - 0.5| + 2 * |0.5 - 0.6| + 2 * |0.5 - 0.675| + 1 * |1 - 0.8|
+    #        + 2 * |0.5 - 0.975|) / 8 = (0.5 + 0.2 + 0.35 + 0.2 + 0.95) / 8
+    filled = table[table["count"] > 0]
+    ece = (filled["count"] * (filled["accuracy"] - filled["confidence"]).abs()).sum() / 8
+    assert ece == pytest.approx(2.2 / 8)  # left-closed bins would give 2.8 / 8
+
+
+@pytest.mark.parametrize(
+    ("logits", "labels", "bins", "expected"),
+    [
+        # Binary, 4 bins. Softmax of [ln 3, 0] is 0.75 and of [40, 0] is 1.0, both exactly:
+        # (0.5, 0.75]: 0.75 right; (0.75, 1]: 1.0 wrong -> (|1 - 0.75| + |0 - 1|) / 2.
+        # Left-closed bins would put both in [0.75, 1]: |1 - 1.75| / 2 = 0.375.
+        ([[math.log(3), 0.0], [40.0, 0.0]], [0, 1], 4, 0.625),
+        # Three classes, 4 bins. Softmax of [ln 2, 0, 0] is (0.5, 0.25, 0.25), of [ln 4, 0, 0]
+        # is (2/3, 1/6, 1/6): (0.25, 0.5]: 0.5 right; (0.5, 0.75]: 2/3 wrong
+        # -> (|1 - 0.5| + |0 - 2/3|) / 2. Left-closed: |1 - 7/6| / 2 = 1/12.
+        ([[math.log(2), 0.0, 0.0], [math.log(4), 0.0, 0.0]], [0, 1], 4, (0.5 + 2 / 3) / 2),
+    ],
+)
+def test_ece_of_confidences_on_bin_edges_matches_a_hand_computation(logits, labels, bins,
+                                                                     expected):
+    logits = torch.tensor(logits, dtype=torch.float64)
+    confidence = logits.softmax(1).max(1).values
+    assert confidence[0] * bins == (confidence[0] * bins).round()  # exactly on an edge
+    ece = classification_metrics(logits, torch.tensor(labels), bins=bins)["ece"]
+    assert ece == pytest.approx(expected)
+
+
 @pytest.mark.parametrize(
     ("logits", "labels", "message"),
     [

@@ -7,8 +7,9 @@ from fusion.params import ParamsError, from_dict, load
 
 def minimal(**sections):
     evaluate = {"reference": "add", **sections.pop("evaluate", {})}  # late is not among them
-    return {"strategies": {"add": {"fusion": "add"}, "hadamard": {"fusion": "hadamard", "lr": 3e-4}}, "model": {"fusion": "add"},
-            "evaluate": evaluate, **sections}
+    strategies = {"add": {"fusion": "add"}, "hadamard": {"fusion": "hadamard", "lr": 3e-4}}
+    return {"strategies": strategies, "model": {"fusion": "add"}, "evaluate": evaluate,
+            **sections}
 
 
 def test_the_project_params_load():
@@ -61,7 +62,8 @@ def test_strategy_overrides_apply_to_that_strategy_only():
         (minimal(train={"device": "gpu"}), "train.device: expected auto, cpu, cuda, cuda:N or mps"),
         (minimal(evaluate={"device": "cuda:x"}), "evaluate.device"),
         (minimal(strategies={"add": {"fusion": "add", "epochs": -2}}), "strategies.add.epochs"),
-        (minimal(strategies={"add": {"fusion": "add", "colour": "red"}}), "strategies.add: unknown key"),
+        (minimal(strategies={"add": {"fusion": "add", "colour": "red"}}),
+         "strategies.add: unknown key"),
         (minimal(strategies={"Bad-Name": {"fusion": "add"}}), "must match"),
         (minimal(strategies={"add": {"lr": 0.1}}), "strategies.add: needs `fusion: <op>`"),
         (minimal(model={"fusion": "nope"}), "model.fusion: 'nope' is not a key of `strategies`"),
@@ -73,8 +75,8 @@ def test_invalid_params_name_their_key(raw, key):
 
 
 def test_seeds_are_a_train_key_a_strategy_may_override():
-    p = from_dict(minimal(train={"seeds": [3, 1]}, strategies={"add": {"fusion": "add", "seeds": [5]},
-                                                                "hadamard": {"fusion": "hadamard"}}))
+    strategies = {"add": {"fusion": "add", "seeds": [5]}, "hadamard": {"fusion": "hadamard"}}
+    p = from_dict(minimal(train={"seeds": [3, 1]}, strategies=strategies))
     assert p.strategy("add").train.seeds == (5,)
     assert p.strategy("hadamard").train.seeds == (3, 1)
     assert from_dict(minimal(train={"device": "cuda:1"})).train.device == "cuda:1"

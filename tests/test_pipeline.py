@@ -7,8 +7,10 @@ committed state and puts it back (git reset + dvc checkout), so tests stay indep
 import json
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
+import torch
 from dvc_repo import dvc, ran, run, set_params
 
 pytestmark = pytest.mark.dvc
@@ -170,3 +172,42 @@ def test_the_failures_scenario_runs_every_stage_and_prediction(clean):
     predicted = run(clean, sys.executable, "-m", "fusion.predict", "--folder",
                     "data/raw/synthetic").stdout
     assert "accuracy" in predicted.splitlines()[-1] and "over 48 samples" in predicted
+
+
+def moments(rgb: torch.Tensor, xyza: torch.Tensor) -> dict[str, list[float]]:
+    """RGB in [0, 1] over every pixel; XYZ over valid returns (alpha = 1) only; alpha over every
+    pixel; a std below 1e-6 (a constant channel) reads 1 (fusion/stats.py's conventions)."""
+    x = rgb.double() / 255
+    p = xyza.double()
+    valid = p[:, 3:4]  # (N, 1, H, W), 0 or 1
+    xyz_mean = (p[:, :3] * valid).sum((0, 2, 3)) / valid.sum()
+    xyz_var = ((p[:, :3] - xyz_mean[:, None, None]) ** 2 * valid).sum((0, 2, 3)) / valid.sum()
+    alpha = p[:, 3]
+
+    def std(s: torch.Tensor) -> list[float]:
+        return torch.where(s < 1e-6, torch.ones_like(s), s).tolist()
+
+    return {
+        "rgb_mean": x.mean((0, 2, 3)).tolist(),
+        "rgb_std": std(x.std((0, 2, 3), correction=0)),
+        "xyza_mean": [*xyz_mean.tolist(), alpha.mean().item()],
+        "xyza_std": [*std(xyz_var.sqrt()), *std(alpha.std(correction=0).reshape(1))],
+    }
+
+
+def test_stats_are_those_of_the_train_rows_alone(built):
+    repo = built.path
+    stats = json.loads((repo / "data/stats.json").read_text())
+    splits = json.loads((repo / "data/splits.json").read_text())
+    rgb = torch.from_numpy(np.load(repo / "data/prepared/rgb.npy"))
+    xyza = torch.from_numpy(np.load(repo / "data/prepared/xyza.npy"))
+    train = torch.tensor(splits["train"])
+    assert 0 < len(train) < len(rgb)
+    expected = moments(rgb[train], xyza[train])
+    over_all = moments(rgb, xyza)
+    for key, values in expected.items():
+        assert stats[key] == pytest.approx(values, abs=1e-4), key
+    assert stats["train_samples"] == len(train)
+    # The check discriminates: statistics over every row differ from the train rows' ones.
+    assert any(abs(a - b) > 1e-3 for key in expected
+               for a, b in zip(over_all[key], expected[key], strict=True))

@@ -8,8 +8,8 @@ from fusion.params import SCENARIOS, ParamsError, SyntheticParams, from_dict, sy
 
 
 def with_synthetic(**synthetic) -> dict:
-    return {"strategies": {"add": {"fusion": "add"}}, "model": {"fusion": "add"}, "synthetic": synthetic,
-            "evaluate": {"reference": "add"}}
+    return {"strategies": {"add": {"fusion": "add"}}, "model": {"fusion": "add"},
+            "synthetic": synthetic, "evaluate": {"reference": "add"}}
 
 
 def test_without_a_scenario_the_defaults_are_the_failures_benchmark():

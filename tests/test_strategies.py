@@ -41,7 +41,7 @@ def test_registry_holds_every_strategy():
 
 
 @pytest.mark.parametrize("lookup", [check, lambda name: build(name, SMALL, SIZE)])
-def test_unknown_strategy_lists_the_registered_names(lookup):
+def test_unknown_strategy_lists_the_available_names(lookup):
     with pytest.raises(ValueError, match="unknown fusion strategy 'bilinear'") as error:
         lookup("bilinear")
     assert all(name in str(error.value) for name in available())
@@ -128,3 +128,33 @@ def test_overfits_a_small_batch(name):
         loss.backward()
         optimizer.step()
     assert loss.item() < 0.05
+
+
+def trained_one_step(name: str) -> nn.Module:
+    """Built with a fixed seed, one Adam step taken (FiLM's zero-initialised LiDAR path opens
+    only then), in eval mode."""
+    torch.manual_seed(0)
+    model = build(name, SMALL, SIZE)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    rgb, xyza = inputs()
+    nn.functional.cross_entropy(model(rgb, xyza), torch.tensor([0, 1, 0, 1])).backward()
+    optimizer.step()
+    return model.eval()
+
+
+@pytest.mark.parametrize("name", FUSED)
+def test_changing_either_input_alone_changes_the_logits(name):
+    """A gradient reaching an input is not enough: one input changed at a time, in eval mode,
+    must change every sample's logits."""
+    model = trained_one_step(name)
+    rgb, xyza = inputs(seed=1)
+    other_rgb, other_xyza = inputs(seed=2)
+    with torch.no_grad():
+        logits = model(rgb, xyza)
+        torch.testing.assert_close(model(rgb, xyza), logits)  # deterministic in eval mode
+        moved_by_rgb = (model(other_rgb, xyza) - logits).abs().amax(dim=1)
+        moved_by_xyza = (model(rgb, other_xyza) - logits).abs().amax(dim=1)
+    # Every sample of the batch, not just one: a model that reads one modality for some rows only
+    # would not pass.
+    assert (moved_by_rgb > 1e-6).all(), f"{name}: RGB leaves logits unchanged: {moved_by_rgb}"
+    assert (moved_by_xyza > 1e-6).all(), f"{name}: XYZA leaves logits unchanged: {moved_by_xyza}"
