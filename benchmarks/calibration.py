@@ -1,7 +1,7 @@
 """Real vs generated: the `course` scenario's look beside the course's real data set.
 
 Renders N samples per class of a scenario (in memory, seeded as `dvc repro` would) and prints
-the README's table: each figure of the real set (published, or measured on real frames), its
+the table of docs/data.md: each figure of the real set (published, or measured on real frames), its
 source, and as measured here. Where the real frames (`../shared/real-reference/`) are present,
 it first re-derives their figures (`fusion.synthetic.reference.REAL`) and says where they differ.
 

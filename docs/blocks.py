@@ -152,6 +152,163 @@ def replication(root: Path) -> str:
     return "\n".join(out) + f"\nFrom `{path}` ({text[0].lstrip('# ')})."
 
 
+@block("coverage")
+def coverage(root: Path) -> str:
+    """Coverage of each strategy's 95% interval in simulated experiments, per seed count."""
+    out = []
+    for path in ("benchmarks/results/coverage.txt", "benchmarks/results/coverage_4seeds.txt"):
+        text = (root / path).read_text().splitlines()
+        start = text.index("as implemented (seed x sample variance counted twice)")
+        table = [line for line in text[start + 1:] if line.startswith("|")]
+        table = table[:next(i for i, line in enumerate(table[2:], 2) if "---" in line) - 1] \
+            if sum("---" in line for line in table) > 1 else table
+        out += [*table, "", f"From `{path}` ({text[0].lstrip('# ')}; "
+                            f"{text[1].lstrip('# ').split(';')[0]}).", ""]
+    return "\n".join(out).rstrip()
+
+
+@block("calibration")
+def calibration(root: Path) -> str:
+    """The `course` scenario's figures beside the real set's, with their sources."""
+    path = "benchmarks/results/calibration.txt"
+    text = (root / path).read_text().splitlines()
+    run = next(line for line in text if line.startswith("scenario "))
+    table = [line for line in text if line.startswith("|")]
+    sources = next(line for line in text if line.startswith("Sources: "))
+    return "\n".join([*table, "", sources, "", f"From `{path}` (`uv run python "
+                      f"benchmarks/calibration.py`; {run.split(' (')[0]})."])
+
+
+def _verbatim(root: Path, path: str, start: str) -> str:
+    """Lines of a kept output from the first that starts with `start`, as printed, in a code
+    block, with the output's first line (its date and machine)."""
+    text = (root / path).read_text().splitlines()
+    first = next(i for i, line in enumerate(text) if line.startswith(start))
+    body = [line.rstrip() for line in text[first:] if line.strip()]
+    return "\n".join(["```", *body, "```", "", f"From `{path}` ({text[0].lstrip('# ')})."])
+
+
+@block("prepare-speed")
+def prepare_speed(root: Path) -> str:
+    return _verbatim(root, "benchmarks/results/prepare_speed.txt", "samples/s (wall)")
+
+
+@block("train-speed")
+def train_speed(root: Path) -> str:
+    return _verbatim(root, "benchmarks/results/train_speed_cpu_24x24.txt", "strategy ")
+
+
+def _percent(row, metric: str, scale: float = 100, digits: int = 1) -> str:
+    low, high = row[f"{metric}_ci_low"], row[f"{metric}_ci_high"]
+    return f"{scale * row[metric]:.{digits}f} [{scale * low:.{digits}f}, {scale * high:.{digits}f}]"
+
+
+@block("headline")
+def headline(root: Path) -> str:
+    """The default run in one table and three sentences, each sentence from verdicts or
+    intervals, never from a ranking of means."""
+    import json
+
+    table = pd.read_csv(root / "plots/comparison.csv")
+    summary = json.loads((root / "metrics/summary.json").read_text())
+    claims = pd.read_csv(root / "plots/comparison/claims.csv")
+    floor = pd.read_csv(root / "plots/comparison/sensor_floor.csv")
+    lines = ["| strategy | clean accuracy % | verdict | mRA % | mCE | faults below its better "
+             "sensor | FLOPs | params |", "|---|---:|---|---:|---:|---:|---:|---:|"]
+    for _, r in table.iterrows():
+        below = summary[r["strategy"]].get("faults_below_sensor", "–")
+        lines.append(f"| {r['strategy']} | {_percent(r, 'test_accuracy')} | "
+                     f"{r['tier_test_accuracy']} | {_percent(r, 'mRA')} | "
+                     f"{_percent(r, 'mCE', 1, 2)} | {below} | {r['flops'] / 1e6:.1f}M | "
+                     f"{r['params']:,} |")
+    fusion = sorted(set(floor["strategy"]))
+    pairs = claims[(claims["metric"] == "test_accuracy") & claims["a"].isin(fusion)
+                   & claims["b"].isin(fusion)]
+    delta = 100 * pairs["delta"].iloc[0]
+    equivalent = (pairs["verdict"] == "equivalent").sum()
+    clean = (f"On clean test data, {equivalent} of the {len(pairs)} pairs of the {len(fusion)} "
+             f"fusion strategies are equivalent in accuracy within +-{delta:.1f} points and "
+             f"{(pairs['verdict'] == 'better').sum()} differ")
+    if equivalent == len(pairs):
+        clean = (f"On clean test data all {len(fusion)} fusion strategies are equivalent in "
+                 f"accuracy within +-{delta:.1f} points (every one of the {len(pairs)} pairs): "
+                 "the clean comparison is at the ceiling and says nothing about which to use")
+    counts = floor["verdict"].value_counts()
+    faults = (f"Under the fault suite ({floor['fault'].nunique()} faults of the camera, the LiDAR "
+              f"and their alignment), a fusion strategy is below its better single sensor in "
+              f"{counts.get('below', 0)} of {len(floor)} (fault, strategy) comparisons and above "
+              f"it in {counts.get('above', 0)}")
+    mce = table.set_index("strategy")
+    fewer = [n for n in mce.index if mce.loc[n, "mCE_ci_high"] < 1]
+    more = [n for n in mce.index if mce.loc[n, "mCE_ci_low"] > 1]
+    errors = (f"Fewer errors under faults than the reference (mCE interval wholly below 1): "
+              f"{', '.join(fewer) or 'none'}; more (wholly above 1): {', '.join(more) or 'none'};"
+              " the others are not told apart from it")
+    return "\n".join([*lines, "", f"{clean}. {faults}. {errors}.", "",
+                      "From `plots/comparison.csv`, `metrics/summary.json`, "
+                      "`plots/comparison/claims.csv` and `sensor_floor.csv` of the default run "
+                      "(`uv run dvc repro`; intervals 95%, verdicts simultaneous over the "
+                      "family, [docs/statistics.md](docs/statistics.md))."])
+
+
+@block("recommendation")
+def recommendation(root: Path) -> str:
+    """The rule's pick per need, from the default run."""
+    picks = pd.read_csv(root / "plots/comparison/recommendation.csv").fillna("")
+    lines = ["| need | use | as good by the rule, at more cost | FLOPs | params |",
+             "|---|---|---|---:|---:|"]
+    for _, r in picks.iterrows():
+        others = [n for n in r["candidates"].split() if n != r["use"]]
+        cost = (f"{r['flops'] / 1e6:.1f}M | {int(r['params']):,}" if r["use"] else "– | –")
+        lines.append(f"| {r['need']} | **{r['use'] or 'none'}** | {', '.join(others) or '–'} "
+                     f"| {cost} |")
+    return "\n".join(lines) + ("\n\nFrom `plots/comparison/recommendation.csv` of the default "
+                               "run (`uv run dvc repro`).")
+
+
+@block("quickstart")
+def quickstart(root: Path) -> str:
+    """The default run's measured time, and the first and last lines it prints."""
+    timing = "benchmarks/results/default_run.txt"
+    text = (root / timing).read_text().splitlines()
+    row = next(line for line in text if "(working tree)" in line)
+    seconds = float(row.split("|")[2])
+    commit = row.split(" at ")[1].split()[0]
+    output = "benchmarks/results/default_run_output.txt"
+    log = (root / output).read_text().splitlines()
+    head = [line for line in log[1:] if line and not line.startswith(("Updating", "..."))][:5]
+    tail = [line for line in log if line.startswith("promoted ")]
+    machine = text[0].lstrip("# ").split(",")[1].strip()
+    return "\n".join([
+        f"The whole default run took {seconds / 60:.1f} min on an {machine} with 2 CPUs and no "
+        f"GPU (`{timing}`: `dvc repro -f` at {commit}). It prints, first:",
+        "", "```", *head, "...", *tail, "```", "",
+        f"(`{output}`: {log[0].lstrip('# ')}.)"])
+
+
+@block("real-data-time")
+def real_data_time(root: Path) -> str:
+    """The kept run from a download-shaped archive: its time per phase, and today's estimate."""
+    from datetime import datetime
+
+    path = "benchmarks/results/course_archive_19998/stage_times.txt"
+    text = (root / path).read_text().splitlines()
+    times = [(datetime.strptime(line[:8], "%H:%M:%S"), line[9:]) for line in text[1:]]
+    minutes = {}
+    for (start, line), (end, _) in zip(times, times[1:], strict=False):
+        phase = line.split("'")[1].split("@")[0] if "'" in line else line
+        minutes[phase] = minutes.get(phase, 0) + (end - start).seconds / 60
+    total = (times[-1][0] - times[0][0]).seconds / 60
+    fitted = minutes["train"] + minutes["evaluate"]
+    commit, machine = text[0].lstrip("# ").split(";")[0].split(", ", 1)
+    return (f"Measured: {total:.1f} min for the whole pipeline ({minutes['train']:.1f} training, "
+            f"{minutes['evaluate']:.1f} evaluation) on an {machine}, at commit {commit}, "
+            f"with the settings of then: 3 seeds (`{path}`, its params.yaml beside it). "
+            f"Estimate for today's 4 seeds, not measured: training and evaluation scale with "
+            f"the seeds, {total:.1f} + {fitted:.1f} x (4/3 - 1) = "
+            f"{total + fitted / 3:.0f} min.")
+
+
 def render(text: str, root: Path = ROOT) -> str:
     """`text` with every registered block rewritten."""
     def fill(match: re.Match) -> str:
@@ -163,7 +320,8 @@ def render(text: str, root: Path = ROOT) -> str:
 
 
 def documents(root: Path = ROOT) -> list[Path]:
-    return [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    return [p for p in (root / "README.md", root / "CONTRIBUTING.md") if p.is_file()] + sorted(
+        (root / "docs").glob("*.md"))
 
 
 def stale(root: Path = ROOT) -> list[str]:

@@ -56,19 +56,20 @@ def recommend(summary: Mapping[str, dict], accuracy_groups: Mapping[str, str],
 
 
 def sentences(table: pd.DataFrame, reference: str) -> list[str]:
-    """The rule's picks as finding lines."""
-    lines = [f"Which to use ({', '.join(table['need'])}; the rule in fusion/recommend.py: of the "
-             f"strategies equivalent to the most accurate, under faults those with fewer errors "
-             f"than {reference} (mCE interval below 1, else reaching it), the cheapest in FLOPs):"]
+    """The rule's picks as one finding line."""
+    picks = []
     for row in table.itertuples():
         if not row.use:
-            lines.append(f"{row.need}: no candidate (no strategy shown equivalent to the best)")
+            picks.append(f"{row.need}: no candidate (none shown equivalent to the best)")
             continue
         others = [n for n in row.candidates.split() if n != row.use]
-        lines.append(f"{row.need}: {row.use} ({row.flops / 1e6:.1f}M FLOPs)"
-                     + (f"; as good by the rule, at more cost: {', '.join(others)}" if others
-                        else ""))
-    return [lines[0] + " " + "; ".join(lines[1:]) + "."]
+        picks.append(f"{row.need}: {row.use} ({row.flops / 1e6:.1f}M FLOPs"
+                     + (f"; as good by the rule, at more cost: {', '.join(others)})" if others
+                        else ")"))
+    return ["Which strategy to use (fusion/recommend.py: of the strategies equivalent to the "
+            f"most accurate, under faults those with fewer errors than {reference} (mCE "
+            "interval below 1, else reaching 1), the cheapest in FLOPs). " + "; ".join(picks)
+            + "."]
 
 
 def promoted_seed(trained: Mapping[str, dict]) -> str:
