@@ -1,5 +1,5 @@
 """Benchmark: does batching pay? Batch-1 latency against throughput at larger batches, measured
-in the same run with `fusion.evaluation`'s own timers (medians of repeated forward passes).
+in the same run with `fusion.evaluation.metrics`'s own timers (medians of repeated forward passes).
 
     uv run python benchmarks/batching.py [--strategy hadamard] [--image-size 64]
         [--batch-sizes 16 64 256] [--repeats 30] [--device cpu]
@@ -14,7 +14,7 @@ import argparse
 import torch
 
 from fusion import devices, strategies
-from fusion.evaluation import latency_ms, throughput
+from fusion.evaluation.metrics import latency_ms, throughput
 from fusion.params import ModelParams
 
 

@@ -1,12 +1,12 @@
 """Which seed variance should the claims use? Simulated families of comparisons with known truth
-(`fusion.coverage.family_experiment`: 9 fusion strategies at three accuracy levels, 2 baselines,
-test accuracy) in four regimes of seed variation (near-normal; skewed; unequal, two strategies
-with 6x the others' seed spread; collapse-prone, two strategies that lose ~5 points in one seed
-of three), scored for three methods:
+(`fusion.comparison.coverage.family_experiment`: 9 fusion strategies at three accuracy levels, 2
+baselines, test accuracy) in four regimes of seed variation (near-normal; skewed; unequal, two
+strategies with 6x the others' seed spread; collapse-prone, two strategies that lose ~5 points in
+one seed of three), scored for three methods:
 
 - moderated with trend: each strategy's own seed variance, moderated across strategies
   relative to a rate's mean-variance trend (limma-trend; the default of
-  `fusion.claims.compare`);
+  `fusion.comparison.claims.compare`);
 - moderated: the same without the trend (limma's squeezeVar);
 - welch: each strategy's own sample variance, S - 1 df;
 - pooled + margin: one variance pooled over the strategies, and a claim only when its interval
@@ -28,8 +28,8 @@ import numpy as np
 from machine import describe
 from scipy import stats
 
-from fusion import claims
-from fusion.coverage import (
+from fusion.comparison import claims
+from fusion.comparison.coverage import (
     BASELINES,
     FAMILY_LOGITS,
     REGIMES,

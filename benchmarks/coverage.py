@@ -1,6 +1,7 @@
-"""Coverage of the comparison's 95% intervals on simulated experiments (`fusion.coverage`):
-near-normal, skewed and collapsing seed distributions, 600 test samples, at several seed
-counts; and the same with the seed x sample variance counted once instead of twice.
+"""Coverage of the comparison's 95% intervals on simulated experiments
+(`fusion.comparison.coverage`): near-normal, skewed and collapsing seed distributions, 600 test
+samples, at several seed counts; and the same with the seed x sample variance counted once instead
+of twice.
 
     uv run python benchmarks/coverage.py | tee benchmarks/results/coverage.txt
 """
@@ -10,8 +11,8 @@ import argparse
 import numpy as np
 from machine import describe
 
-from fusion.coverage import SCENARIOS, coverage
-from fusion.intervals import Bootstrap
+from fusion.comparison.coverage import SCENARIOS, coverage
+from fusion.comparison.intervals import Bootstrap
 
 
 class CountedOnce(Bootstrap):

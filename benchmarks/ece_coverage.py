@@ -1,7 +1,7 @@
-"""Coverage and width of the 95% ECE interval (`fusion.intervals`) on simulated experiments
-with a known ECE of 0, 0.01 and 0.05 (`fusion.coverage.ece_coverage`: 4 seeds, a model near its
-ceiling, seeds calibrated alike or differently), as implemented and as before (seed term
-counting each seed's resampling noise twice, no calibrated-model floor).
+"""Coverage and width of the 95% ECE interval (`fusion.comparison.intervals`) on simulated
+experiments with a known ECE of 0, 0.01 and 0.05 (`fusion.comparison.coverage.ece_coverage`: 4
+seeds, a model near its ceiling, seeds calibrated alike or differently), as implemented and as
+before (seed term counting each seed's resampling noise twice, no calibrated-model floor).
 
     uv run python benchmarks/ece_coverage.py | tee benchmarks/results/ece_coverage.txt
 """
@@ -11,8 +11,8 @@ import argparse
 import numpy as np
 from machine import describe
 
-from fusion.coverage import ece_coverage
-from fusion.intervals import Bootstrap, _std
+from fusion.comparison.coverage import ece_coverage
+from fusion.comparison.intervals import Bootstrap, _std
 
 
 class Before(Bootstrap):

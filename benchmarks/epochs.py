@@ -16,11 +16,11 @@ import torch
 from machine import describe
 
 from fusion import params
-from fusion.evaluation import predict
+from fusion.data.normalize import Normalizer
+from fusion.data.prepared import load_prepared
+from fusion.evaluation.metrics import predict
 from fusion.io import read_json
-from fusion.normalize import Normalizer
-from fusion.prepared import load_prepared
-from fusion.training import train
+from fusion.models.training import train
 
 
 def main() -> None:

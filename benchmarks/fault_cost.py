@@ -16,13 +16,13 @@ import torch
 from machine import describe
 
 from fusion import params
-from fusion.checkpoint import load_checkpoint
-from fusion.evaluation import predict
+from fusion.data.normalize import Normalizer
+from fusion.data.prepared import load_prepared
+from fusion.evaluation.metrics import predict
+from fusion.evaluation.robustness import FaultedInputs
 from fusion.faults.rig import rig_for
 from fusion.io import read_json
-from fusion.normalize import Normalizer
-from fusion.prepared import load_prepared
-from fusion.robustness import FaultedInputs
+from fusion.models.checkpoint import load_checkpoint
 
 
 def best_of(fn, repeats: int = 3) -> float:

@@ -19,9 +19,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from fusion.data.geometry import angle_grid, depth_to_xyza  # noqa: E402
 from fusion.faults import FAULTS  # noqa: E402
 from fusion.faults.rig import rig_of  # noqa: E402
-from fusion.geometry import angle_grid, depth_to_xyza  # noqa: E402
 from fusion.io import atomic_path  # noqa: E402
 from fusion.params import synthetic_params  # noqa: E402
 from fusion.synthetic import render  # noqa: E402

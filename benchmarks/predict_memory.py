@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import torch
 
 from fusion import strategies
-from fusion.checkpoint import save_checkpoint
+from fusion.models.checkpoint import save_checkpoint
 from fusion.params import Counts, ModelParams, StrategyConfig, SyntheticParams, TrainParams
 from fusion.synthetic import generate
 

@@ -10,7 +10,7 @@ sensor noise on every pixel and its PNGs take ~2x longer to inflate) into a temp
 members under `assessment/`; also `.tar` or `.tar.gz` if asked). Then for each `data.raw`
 of `--inputs` (the unpacked folder, or an archive), prepared at 64x64 and at the default size
 (24x24), times
-(a) `fusion.dataset.prepare` alone, split into its scan, decode, convert and write steps;
+(a) `fusion.data.dataset.prepare` alone, split into its scan, decode, convert and write steps;
 (b) `dvc repro -s prepare` in a temporary git + DVC repo holding a copy of the project and the
     data: a first run (DVC's state cold: it hashes the input), a forced re-run (`-f`, DVC's
     state warm) and a no-op run, split into the steps of the stage (from metrics/prepare.json)
@@ -98,7 +98,7 @@ def run(cwd: Path, env: dict, *args: str) -> None:
 
 def stage_function(raw: Path, out: Path, size: int) -> dict[str, float]:
     """(a): seconds per step of `prepare` called in this process."""
-    from fusion.dataset import prepare
+    from fusion.data.dataset import prepare
 
     start, cpu = time.perf_counter(), cpu_seconds()
     report = prepare(raw, out, size, progress=False)

@@ -1,5 +1,5 @@
 """Do the comparison's verdicts replicate? Each `better` and `equivalent` verdict of one run
-(`fusion.claims`) is checked in another run of the same commit (other seeds, or another
+(`fusion.comparison.claims`) is checked in another run of the same commit (other seeds, or another
 machine), in two numbers that answer two questions:
 
 - an error rate: a `better` verdict keeps its sign when the other run's difference has the
@@ -26,7 +26,8 @@ from pathlib import Path
 import pandas as pd
 from machine import describe
 
-from fusion import claims, intervals, params, report
+from fusion import params
+from fusion.comparison import claims, intervals, report
 from fusion.faults import available
 from fusion.io import read_csv
 

@@ -5,14 +5,14 @@
 
 On the same model (default: notebook A's configuration, feature_dim 128, 64x64) and the same
 data, in one run, it measures training samples/s of:
-  (a) our loop: `fusion.training.train_epoch` over batches indexed from normalised tensors;
+  (a) our loop: `fusion.models.training.train_epoch` over batches indexed from normalised tensors;
   (b) the ceiling: bare forward + backward + step on ready, pre-sliced tensors;
   (c) the notebooks' way: the same `train_epoch` fed by a `Dataset` that opens and converts each
       sample's PNG and .npy on every access, through a `DataLoader` with 2 workers;
-and then, for k seeds (`--seeds`), `fusion.training.train` (2 epochs, validation included) under
-each plan of training several seeds: one after another ("sequence"), a thread per seed sharing
-the cores ("threads", CPU only) and one `SeedStack` through torch.func.vmap ("stack"). These
-count the samples of all k seeds, after one untimed warm-up run each.
+and then, for k seeds (`--seeds`), `fusion.models.training.train` (2 epochs, validation included)
+under each plan of training several seeds: one after another ("sequence"), a thread per seed sharing
+the cores ("threads", CPU only) and one `SeedStack` through torch.func.vmap ("stack"). These count
+the samples of all k seeds, after one untimed warm-up run each.
 """
 
 import argparse
@@ -27,14 +27,12 @@ from machine import describe
 from torch.utils.data import DataLoader, Dataset
 
 from fusion import devices, strategies
-from fusion.dataset import decode_pair, load_raw, scan
-from fusion.geometry import depth_to_xyza
-from fusion.normalize import Normalizer
-from fusion.params import Counts, ModelParams, StrategyConfig, SyntheticParams, TrainParams
-from fusion.seed_stack import SeedStack
-from fusion.stats import compute_stats
-from fusion.synthetic import generate
-from fusion.training import (
+from fusion.data.dataset import decode_pair, load_raw, scan
+from fusion.data.geometry import depth_to_xyza
+from fusion.data.normalize import Normalizer
+from fusion.data.stats import compute_stats
+from fusion.models.seed_stack import SeedStack
+from fusion.models.training import (
     Inputs,
     index_batches,
     seed_plan,
@@ -42,6 +40,8 @@ from fusion.training import (
     train,
     train_epoch,
 )
+from fusion.params import Counts, ModelParams, StrategyConfig, SyntheticParams, TrainParams
+from fusion.synthetic import generate
 
 
 class NotebookStyleDataset(Dataset):
@@ -170,7 +170,7 @@ def main() -> None:
     print(f"(b) bare forward+backward     {ceiling:9.1f} samples/s  (ceiling)")
     print(f"(c) notebook-style DataLoader {notebook:9.1f} samples/s")
     print(f"(a)/(b) = {ours / ceiling:.3f}   (a)/(c) = {ours / notebook:.2f}")
-    print(f"{k} seeds, `fusion.training.train` for 2 epochs with validation, by plan:")
+    print(f"{k} seeds, `fusion.models.training.train` for 2 epochs with validation, by plan:")
     for plan, speed in plans.items():
         print(f"    {plan:9s} {speed:9.1f} samples/s  x{speed / plans['sequence']:.2f}")
     print(f"plan chosen on this device: {seed_plan(device, k)}")

@@ -28,8 +28,7 @@ import numpy as np
 import torch
 
 from fusion import devices
-from fusion.checkpoint import load_checkpoint
-from fusion.dataset import (
+from fusion.data.dataset import (
     ClassFolder,
     CorruptFile,
     DatasetError,
@@ -39,8 +38,9 @@ from fusion.dataset import (
     scan,
     to_tensors,
 )
+from fusion.data.normalize import Normalizer
 from fusion.io import atomic_path
-from fusion.normalize import Normalizer
+from fusion.models.checkpoint import load_checkpoint
 
 
 @dataclass

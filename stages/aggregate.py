@@ -2,14 +2,13 @@
 samples.
 
 Writes metrics/summary.json (per strategy: each seed-dependent metric's mean over seeds with
-`_ci_low`, `_ci_high`, `_std`, relative accuracies under faults and mCE with theirs, the
-number of faults under which a fusion strategy is below its better single sensor; cost; what
-`dvc metrics diff` compares), metrics/accuracy.json
-(each strategy's mean test accuracy alone: short columns for `dvc exp show`), plots/comparison.csv
-and .md (the table with its verdicts, and the findings), plots/comparison/pairwise.csv,
-claims.csv, recommendation.csv (which strategy to use for which need, `fusion.recommend`) and
-PNG figures in plots/comparison/. The strategy list comes from params, never
-from whatever files lie around.
+`_ci_low`, `_ci_high`, `_std`, relative accuracies under faults and mCE with theirs, the number of
+faults under which a fusion strategy is below its better single sensor; cost; what `dvc metrics
+diff` compares), metrics/accuracy.json (each strategy's mean test accuracy alone: short columns for
+`dvc exp show`), plots/comparison.csv and .md (the table with its verdicts, and the findings),
+plots/comparison/pairwise.csv, claims.csv, recommendation.csv (which strategy to use for which need,
+`fusion.comparison.recommend`) and PNG figures in plots/comparison/. The strategy list comes from
+params, never from whatever files lie around.
 """
 
 from pathlib import Path
@@ -17,10 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fusion import claims, figures, intervals, params, recommend, report
+from fusion import params
+from fusion.comparison import claims, figures, intervals, recommend, report
+from fusion.data.prepared import load_prepared
 from fusion.faults import available
 from fusion.io import atomic_path, read_csv, read_json, write_json, write_text
-from fusion.prepared import load_prepared
 
 FIGURES = Path("plots/comparison")
 

@@ -12,13 +12,13 @@ import pandas as pd
 import torch
 
 from fusion import devices, params
-from fusion.checkpoint import load_checkpoint
-from fusion.evaluation import cost
+from fusion.data.normalize import Normalizer
+from fusion.data.prepared import load_prepared
+from fusion.evaluation.metrics import cost
+from fusion.evaluation.robustness import FaultedInputs, evaluate_model
 from fusion.faults.rig import rig_for
 from fusion.io import atomic_path, read_json, write_json
-from fusion.normalize import Normalizer
-from fusion.prepared import load_prepared
-from fusion.robustness import FaultedInputs, evaluate_model
+from fusion.models.checkpoint import load_checkpoint
 
 
 def main(name: str) -> None:

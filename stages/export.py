@@ -1,5 +1,6 @@
 """DVC stage `export`: promote the strategy named by `model.fusion` (by default the one the rule
-of `fusion.recommend` picks when both sensors are used under faults; a test keeps them equal).
+of `fusion.comparison.recommend` picks when both sensors are used under faults; a test keeps
+them equal).
 
 Of its seeds, the one with the best validation loss (never the test set) becomes
 models/model.pt (loadable by `fusion.predict`). metrics/model.json gives the strategy's mean test
@@ -14,8 +15,9 @@ import shutil
 
 import torch
 
-from fusion import figures, params, recommend, report
-from fusion.evaluation import reliability
+from fusion import params
+from fusion.comparison import figures, recommend, report
+from fusion.evaluation.metrics import reliability
 from fusion.io import atomic_path, read_csv, read_json, write_json
 
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from fusion import params
-from fusion.dataset import prepare
+from fusion.data.dataset import prepare
 from fusion.io import write_json
 
 OUT = Path("data/prepared")

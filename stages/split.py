@@ -3,8 +3,8 @@
 import pandas as pd
 
 from fusion import params
+from fusion.data.splits import make_splits
 from fusion.io import write_json
-from fusion.splits import make_splits
 
 INDEX, OUT = "data/prepared/index.csv", "data/splits.json"
 

@@ -1,9 +1,9 @@
 """DVC stage `stats`: per-channel mean/std of the train split -> data/stats.json."""
 
 from fusion import params
+from fusion.data.prepared import load_prepared
+from fusion.data.stats import compute_stats
 from fusion.io import read_json, write_json
-from fusion.prepared import load_prepared
-from fusion.stats import compute_stats
 
 PREPARED, SPLITS, OUT = "data/prepared", "data/splits.json", "data/stats.json"
 

@@ -7,10 +7,10 @@ metrics/train/<name>.json (each seed's metrics, keyed by seed).
 import argparse
 
 from fusion import params, strategies
-from fusion.checkpoint import save_checkpoint
+from fusion.data.prepared import load_prepared
 from fusion.io import atomic_dir, read_json, write_json
-from fusion.prepared import load_prepared
-from fusion.training import train
+from fusion.models.checkpoint import save_checkpoint
+from fusion.models.training import train
 
 
 def main(name: str) -> None:

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from scipy import optimize, special, stats
 
-from fusion.claims import (
+from fusion.comparison.claims import (
     FLOOR_COLUMNS,
     TIERED,
     against_sensors,
@@ -20,8 +20,8 @@ from fusion.claims import (
     seeds_needed,
     verdict,
 )
+from fusion.comparison.intervals import COLUMNS, MEANS, METRICS, Bootstrap, bootstrap
 from fusion.faults import suite
-from fusion.intervals import COLUMNS, MEANS, METRICS, Bootstrap, bootstrap
 
 DELTAS = {"test_accuracy": 0.005, "ra_camera": 0.02, "ra_lidar": 0.02, "ra_alignment": 0.02}
 

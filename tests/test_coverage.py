@@ -1,4 +1,5 @@
-"""Coverage of the intervals on simulated experiments with known truth (`fusion.coverage`).
+"""Coverage of the intervals on simulated experiments with known truth
+(`fusion.comparison.coverage`).
 
 docs/statistics.md's coverage table comes from `benchmarks/coverage.py` (2,000 experiments a
 cell); these runs are smaller (300) and check the same conclusions: nominal coverage when seeds vary
@@ -9,7 +10,7 @@ interval can see a collapse its seeds never showed), and >= 90% everywhere at th
 
 import pytest
 
-from fusion.coverage import SCENARIOS, coverage, ece_coverage, true_accuracy
+from fusion.comparison.coverage import SCENARIOS, coverage, ece_coverage, true_accuracy
 
 RECOMMENDED_SEEDS = 7
 

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from fusion.dataset import DatasetError, prepare
-from fusion.layout import FOREIGN, UNMATCHED
-from fusion.prepared import load_prepared
+from fusion.data.dataset import DatasetError, prepare
+from fusion.data.layout import FOREIGN, UNMATCHED
+from fusion.data.prepared import load_prepared
 
 SIZE = 8
 MAX_RANGE = 50.0

@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fusion.evaluation import (
+from fusion.data.normalize import Normalizer
+from fusion.evaluation.metrics import (
     classification_metrics,
     cost,
     count_parameters,
@@ -16,11 +17,15 @@ from fusion.evaluation import (
     reliability,
     throughput,
 )
+from fusion.evaluation.robustness import (
+    PREDICTION_COLUMNS,
+    FaultedInputs,
+    evaluate_model,
+    robustness,
+)
 from fusion.faults import available, suite
 from fusion.faults.rig import ALIGNED
-from fusion.normalize import Normalizer
 from fusion.params import EvaluateParams
-from fusion.robustness import PREDICTION_COLUMNS, FaultedInputs, evaluate_model, robustness
 
 SIZE = 4  # H = W of the toy inputs
 MAX_RANGE = 50.0

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from fusion.data.geometry import angle_grid, depth_to_xyza
 from fusion.faults import FAULTS, SENSORS, available, register
 from fusion.faults.lidar import NEAR
 from fusion.faults.rig import ALIGNED, rig_of
-from fusion.geometry import angle_grid, depth_to_xyza
 from fusion.params import synthetic_params
 from fusion.synthetic import render
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from fusion import figures
+from fusion.comparison import figures
 from fusion.faults import FAULTS
 
 NAMES = ["late", "early", "rgb_only"]  # deliberately not sorted: figures keep this order

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from fusion.geometry import angle_grid, depth_to_xyza, ray_directions
+from fusion.data.geometry import angle_grid, depth_to_xyza, ray_directions
 
 MAX_RANGE = 50.0
 

@@ -5,8 +5,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from fusion.faults import available, suite
-from fusion.intervals import (
+from fusion.comparison.intervals import (
     FAULT_ACCURACY,
     METRICS,
     PAIRWISE,
@@ -17,6 +16,7 @@ from fusion.intervals import (
     quantiles,
     relative,
 )
+from fusion.faults import available, suite
 
 LEVELS, SHARES = np.array([0.2, 0.95, 1.0]), np.array([0.1, 0.2, 0.7])  # P(correct) of samples
 

@@ -136,7 +136,7 @@ def test_a_strategy_code_change_retrains_that_strategy_alone(clean):
     assert ran(dvc(clean, "repro").stdout) == {"train@add", "evaluate@add", "aggregate", "export"}
 
 
-MAXIMUM = """from fusion.nets import Fusion, IntermediateFusion
+MAXIMUM = """from fusion.models.nets import Fusion, IntermediateFusion
 
 
 class Maximum(Fusion):
@@ -176,7 +176,7 @@ def test_the_failures_scenario_runs_every_stage_and_prediction(clean):
 
 def moments(rgb: torch.Tensor, xyza: torch.Tensor) -> dict[str, list[float]]:
     """RGB in [0, 1] over every pixel; XYZ over valid returns (alpha = 1) only; alpha over every
-    pixel; a std below 1e-6 (a constant channel) reads 1 (fusion/stats.py's conventions)."""
+    pixel; a std below 1e-6 (a constant channel) reads 1 (fusion/data/stats.py's conventions)."""
     x = rgb.double() / 255
     p = xyza.double()
     valid = p[:, 3:4]  # (N, 1, H, W), 0 or 1

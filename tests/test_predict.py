@@ -8,14 +8,14 @@ import torch
 from test_dataset import MAX_RANGE, SIZE, write_class
 
 from fusion import predict, strategies
-from fusion.checkpoint import load_checkpoint, save_checkpoint
-from fusion.dataset import load_raw, prepare, scan
+from fusion.data.dataset import load_raw, prepare, scan
+from fusion.data.normalize import Normalizer
+from fusion.data.prepared import load_prepared
+from fusion.data.stats import compute_stats
+from fusion.evaluation.robustness import FaultedInputs, evaluate_model
 from fusion.faults.rig import ALIGNED
-from fusion.normalize import Normalizer
+from fusion.models.checkpoint import load_checkpoint, save_checkpoint
 from fusion.params import EvaluateParams, ModelParams, StrategyConfig, TrainParams
-from fusion.prepared import load_prepared
-from fusion.robustness import FaultedInputs, evaluate_model
-from fusion.stats import compute_stats
 
 CLASSES = ["cubes", "spheres"]
 

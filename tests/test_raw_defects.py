@@ -16,8 +16,8 @@ import yaml
 from PIL import Image
 from test_dataset import MAX_RANGE, SIZE, write_class
 
-from fusion.dataset import prepare
-from fusion.layout import FOREIGN, UNMATCHED
+from fusion.data.dataset import prepare
+from fusion.data.layout import FOREIGN, UNMATCHED
 
 STEMS = ["0000", "0001", "0002", "0003"]
 PROJECT = Path(__file__).resolve().parents[1]

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from test_dataset import MAX_RANGE, SIZE, write_class
 
-from fusion.dataset import DatasetError, prepare
-from fusion.sources import Zip
+from fusion.data.dataset import DatasetError, prepare
+from fusion.data.sources import Zip
 
 ARCHIVES = ["archive.zip", "archive.tar", "archive.tar.gz"]
 

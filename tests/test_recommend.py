@@ -3,7 +3,7 @@
 import pandas as pd
 import yaml
 
-from fusion.recommend import NEEDS, PROMOTED, promoted_seed, recommend
+from fusion.comparison.recommend import NEEDS, PROMOTED, promoted_seed, recommend
 
 
 def strategy(flops, params, mce_low, mce_high):

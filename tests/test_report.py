@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from fusion import report
-from fusion.claims import COLUMNS, Claims, verdict
-from fusion.intervals import METRICS
+from fusion.comparison import report
+from fusion.comparison.claims import COLUMNS, Claims, verdict
+from fusion.comparison.intervals import METRICS
 
 NAMES = ["late", "early", "rgb_only"]
 
@@ -57,7 +57,7 @@ def test_summary_adds_cost_and_train_medians(summary):
 
 def claims_of(rows, best=None, groups=None, alpha=0.05, delta=0.005):
     """Claims from rows (kind, metric, a, b, difference, low, high); the verdict from the
-    interval and `delta` as `fusion.claims.verdict` gives it."""
+    interval and `delta` as `fusion.comparison.claims.verdict` gives it."""
     table = pd.DataFrame([(*r, 0.001, 0.001, 10.0, delta, 0.02, verdict(r[1], r[5], r[6], delta))
                           for r in rows], columns=COLUMNS)
     return Claims(alpha, table, best or {}, groups or {})

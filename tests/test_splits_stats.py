@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fusion.splits import make_splits
-from fusion.stats import compute_stats
+from fusion.data.splits import make_splits
+from fusion.data.stats import compute_stats
 
 
 def make_index(n_cubes=300, n_spheres=700, duplicated=()):

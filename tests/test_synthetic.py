@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fusion.geometry import angle_grid, depth_to_xyza, direction, ray_directions
+from fusion.data.geometry import angle_grid, depth_to_xyza, direction, ray_directions
 from fusion.params import Counts, SyntheticParams
 from fusion.synthetic import LOW_REFLECTIVITY_RETURN_RATE, camera, generate, lidar, render
 

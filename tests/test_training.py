@@ -8,14 +8,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from fusion import training
-from fusion.checkpoint import load_checkpoint, save_checkpoint
-from fusion.normalize import Normalizer
+from fusion.data.normalize import Normalizer
+from fusion.data.prepared import Prepared
+from fusion.data.stats import compute_stats
+from fusion.models import training
+from fusion.models.checkpoint import load_checkpoint, save_checkpoint
+from fusion.models.seed_stack import SeedStack
+from fusion.models.training import drop_modality, seed_plan, split_inputs, train
 from fusion.params import ModelParams, StrategyConfig, TrainParams
-from fusion.prepared import Prepared
-from fusion.seed_stack import SeedStack
-from fusion.stats import compute_stats
-from fusion.training import drop_modality, seed_plan, split_inputs, train
 
 SIZE = 16
 NUM_THREADS = torch.get_num_threads()

@@ -3,7 +3,7 @@
 Inputs are what the evaluation has before normalisation: RGBA (N, 4, H, W) uint8 or float in
 [0, 255] (alpha 255), and XYZA (N, 4, H, W) float32 in metres, a = 1 for a return and a = 0 for
 "no return", written at `max_range` along its ray. Range-image rows follow azimuth and columns
-zenith (`fusion.geometry`), so one LiDAR beam (a laser at one elevation) is one COLUMN.
+zenith (`fusion.data.geometry`), so one LiDAR beam (a laser at one elevation) is one COLUMN.
 
 A fault is one function registered with `@register(...)` in the module of its sensor (camera.py,
 lidar.py, alignment.py, imported in that order):

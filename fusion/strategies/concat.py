@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from fusion.nets import Fusion, IntermediateFusion
+from fusion.models.nets import Fusion, IntermediateFusion
 from fusion.params import ModelParams
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from fusion.nets import LIDAR_CHANNELS, RGB_CHANNELS, Classifier
+from fusion.models.nets import LIDAR_CHANNELS, RGB_CHANNELS, Classifier
 from fusion.params import ModelParams
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from fusion.nets import Fusion, IntermediateFusion
+from fusion.models.nets import Fusion, IntermediateFusion
 from fusion.params import ModelParams
 
 

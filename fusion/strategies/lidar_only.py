@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fusion.nets import Unimodal
+from fusion.models.nets import Unimodal
 from fusion.params import ModelParams
 
 

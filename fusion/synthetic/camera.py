@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fusion.geometry import direction
+from fusion.data.geometry import direction
 from fusion.params import SyntheticParams
 
 

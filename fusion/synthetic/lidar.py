@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fusion.geometry import angle_grid, ray_directions
+from fusion.data.geometry import angle_grid, ray_directions
 from fusion.params import SyntheticParams
 
 LOW_REFLECTIVITY_RETURN_RATE = 0.05  # fraction of object returns kept under lidar failure

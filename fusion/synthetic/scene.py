@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fusion.geometry import direction
+from fusion.data.geometry import direction
 from fusion.params import SyntheticParams
 
 CLASSES = ("cubes", "spheres")  # folder names, in label order

@@ -27,7 +27,7 @@ A difference a - b on the same seeds is paired on them: atoms mean_s (v^a_{s,b} 
 and scale sd_d / sqrt(S), sd_d the std of d_s = v^a_s - v^b_s, df S - 1. On different seeds the
 scale is sqrt(std_a^2 / S_a + std_b^2 / S_b) with Welch-Satterthwaite degrees of freedom.
 
-The report's family of claims (`fusion.claims`) uses analytic intervals instead, from the
+The report's family of claims (`fusion.comparison.claims`) uses analytic intervals instead, from the
 per-sample columns kept here (`Bootstrap.samples`), so its endpoints do not depend on `seed`.
 
 A strategy with one seed has no seed std of its own: it borrows, per metric, the largest seed

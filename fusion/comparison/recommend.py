@@ -2,8 +2,8 @@
 
 The rule, per need (`NEEDS`):
 1. Candidates: the strategies shown equivalent to the most accurate one (test accuracy group
-   `top` or `equivalent`, from the simultaneous verdicts of `fusion.claims`); for a need that
-   uses both sensors, the fusion strategies among them.
+   `top` or `equivalent`, from the simultaneous verdicts of `fusion.comparison.claims`); for a
+   need that uses both sensors, the fusion strategies among them.
 2. Under sensor faults, of those, the ones with fewer errors under the fault suite than the
    reference strategy (the mCE interval wholly below 1); if none, the ones not shown to make more
    (the interval reaches 1).
@@ -66,9 +66,10 @@ def sentences(table: pd.DataFrame, reference: str) -> list[str]:
         picks.append(f"{row.need}: {row.use} ({row.flops / 1e6:.1f}M FLOPs"
                      + (f"; as good by the rule, at more cost: {', '.join(others)})" if others
                         else ")"))
-    return ["Which strategy to use (fusion/recommend.py: of the strategies equivalent to the "
-            f"most accurate, under faults those with fewer errors than {reference} (mCE "
-            "interval below 1, else reaching 1), the cheapest in FLOPs). " + "; ".join(picks)
+    return ["Which strategy to use (fusion/comparison/recommend.py: of the strategies "
+            "equivalent to the most accurate, under faults those with fewer errors than "
+            f"{reference} (mCE interval below 1, else reaching 1), the cheapest in FLOPs). "
+            + "; ".join(picks)
             + "."]
 
 

@@ -14,9 +14,9 @@ import torch
 from torch import nn
 
 from fusion import strategies
+from fusion.data.prepared import Prepared
 from fusion.io import atomic_path
 from fusion.params import ModelParams, StrategyConfig
-from fusion.prepared import Prepared
 
 CHECKPOINT_FORMAT = 1
 

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from fusion.intervals import METRICS, Bootstrap
+from fusion.comparison.intervals import METRICS, Bootstrap
 
 TIERED = {  # metrics ranked in groups: their label in sentences and figures
     "test_accuracy": "test accuracy",

@@ -2,7 +2,7 @@
 
 Layout: `<root>/<class>/rgb/<stem>.png`, `<root>/<class>/lidar/<stem>.npy`, and per class folder
 `azimuth.npy` (one angle per row) and `zenith.npy` (one per column). `data.raw` (a folder or an
-archive, see `fusion.sources`) is the data root or holds exactly one, such as the archive's
+archive, see `fusion.data.sources`) is the data root or holds exactly one, such as the archive's
 `assessment/`: the folder whose subfolders have at least two of rgb/, lidar/ and the angle
 files. Classes are its subfolders in sorted order (cubes = 0, spheres = 1); pairs match by stem.
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fusion.sources import DatasetError, Source, open_source
+from fusion.data.sources import DatasetError, Source, open_source
 
 MODALITIES = {"rgb": ".png", "lidar": ".npy"}  # folder -> sample file suffix
 ANGLE_FILES = ("azimuth.npy", "zenith.npy")

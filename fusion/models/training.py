@@ -26,11 +26,11 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from fusion import devices, strategies
-from fusion.evaluation import predict
-from fusion.normalize import Normalizer
+from fusion.data.normalize import Normalizer
+from fusion.data.prepared import Prepared
+from fusion.evaluation.metrics import predict
+from fusion.models.seed_stack import SeedStack
 from fusion.params import StrategyConfig
-from fusion.prepared import Prepared
-from fusion.seed_stack import SeedStack
 from fusion.tracking import Run
 
 

@@ -1,6 +1,6 @@
 """The prepared cache that `prepare` writes, in memory: what every later stage loads.
 
-Kept apart from `fusion.dataset` (the decoding), so that a change to how raw files are decoded
+Kept apart from `fusion.data.dataset` (the decoding), so that a change to how raw files are decoded
 re-runs only `prepare`, and the stages that read its output re-run only if the bytes change.
 """
 

@@ -1,6 +1,6 @@
-"""Decode the course's layout (see `fusion.layout`) into the prepared cache, and report on it.
+"""Decode the course's layout (see `fusion.data.layout`) into the prepared cache, and report on it.
 
-`data.raw` is a folder or an archive read in place (`fusion.sources`). Structural problems fail
+`data.raw` is a folder or an archive read in place (`fusion.data.sources`). Structural problems fail
 in the scan, before any file is decoded; corrupt files are collected and reported all at once,
 or skipped and listed with `skip_invalid`.
 
@@ -30,11 +30,11 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
-from fusion.geometry import depth_to_xyza
+from fusion.data.geometry import depth_to_xyza
+from fusion.data.layout import IDENTICAL, ClassFolder, Layout, load_angles, scan, scan_layout
+from fusion.data.prepared import Prepared
+from fusion.data.sources import DatasetError, Source, open_source, read_file
 from fusion.io import atomic_dir, write_json, write_npy
-from fusion.layout import IDENTICAL, ClassFolder, Layout, load_angles, scan, scan_layout
-from fusion.prepared import Prepared
-from fusion.sources import DatasetError, Source, open_source, read_file
 
 __all__ = ["ClassFolder", "CorruptFile", "DatasetError", "NpyReader", "decode_pair",
            "load_angles", "load_raw", "prepare", "scan", "to_tensors"]  # fusion.predict's too

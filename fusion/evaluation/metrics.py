@@ -1,7 +1,7 @@
 """Evaluate a trained fusion model: predictions, accuracy, calibration and cost (under faults:
-`fusion.robustness`).
+`fusion.evaluation.robustness`).
 
-Every function takes NORMALISED inputs (`fusion.normalize.Normalizer`): float (N, 4, H, W) RGB
+Every function takes NORMALISED inputs (`fusion.data.normalize.Normalizer`): float (N, 4, H, W) RGB
 and XYZA. A missing modality is an all-zero normalised tensor, i.e. the train-set mean.
 """
 

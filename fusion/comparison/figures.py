@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from fusion.comparison.report import TIERED
 from fusion.faults import FAULTS
 from fusion.io import atomic_path
-from fusion.report import TIERED
 
 DPI = 100
 MARKERS = "osD^vP*Xh<>p"

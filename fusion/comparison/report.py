@@ -1,8 +1,7 @@
-"""The comparison in numbers and words: the summary per strategy, the table (DataFrame and
-Markdown) and finding sentences, each generated from the verdicts of `fusion.claims` (better,
-equivalent, inconclusive), so that no sentence ranks two strategies whose difference could be 0
-once the report's many comparisons are accounted for, and none calls equal what it cannot
-bound.
+"""The comparison in numbers and words: the summary per strategy, the table (DataFrame and Markdown)
+and finding sentences, each generated from the verdicts of `fusion.comparison.claims` (better,
+equivalent, inconclusive), so that no sentence ranks two strategies whose difference could be 0 once
+the report's many comparisons are accounted for, and none calls equal what it cannot bound.
 
 Inputs are plain dicts and DataFrames; no torch.
 """
@@ -16,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fusion.claims import GROUPS, POWER, TIERED, Claims, holm
+from fusion.comparison.claims import GROUPS, POWER, TIERED, Claims, holm
 from fusion.faults import FAULTS, available
 
 COST_KEYS = ("params", "flops", "latency_ms", "throughput")  # measured once per strategy

@@ -16,10 +16,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fusion.evaluation import check_scores, classification_metrics, predict
+from fusion.data.normalize import Normalizer
+from fusion.evaluation.metrics import check_scores, classification_metrics, predict
 from fusion.faults import suite
 from fusion.faults.rig import Rig
-from fusion.normalize import Normalizer
 from fusion.params import EvaluateParams
 
 CURVE_COLUMNS = ["fault", "severity", "accuracy", "samples"]

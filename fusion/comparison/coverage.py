@@ -1,5 +1,6 @@
-"""How often the intervals of `fusion.intervals` cover the truth, on simulated experiments; and
-simulated families of comparisons for `fusion.claims` (`family_experiment`).
+"""How often the intervals of `fusion.comparison.intervals` cover the truth, on simulated
+experiments; and simulated families of comparisons for `fusion.comparison.claims`
+(`family_experiment`).
 
 A simulated strategy errs on test sample i with seed s with probability
 sigmoid(LOGIT + u_i + v_s): u_i ~ N(0, SAMPLE_SPREAD) is the sample's difficulty, shared by
@@ -24,8 +25,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from fusion.comparison.intervals import COLUMNS, Bootstrap, bootstrap
 from fusion.faults import suite
-from fusion.intervals import COLUMNS, Bootstrap, bootstrap
 
 LOGIT, SAMPLE_SPREAD = -6.0, 1.5  # ~99.3% accuracy for a typical seed
 SCENARIOS: dict[str, Callable[[np.random.Generator, int], np.ndarray]] = {
@@ -78,11 +79,11 @@ def coverage(scenario: str, seeds: int, experiments: int = 400, samples: int = 6
     return float(np.mean(hits))
 
 
-# A family of comparisons as the default run's (`fusion.claims`): 9 fusion strategies at three
-# accuracy levels (~99.6, ~99.3, ~98.9%: differences of 0.3-0.7 points) and 2 baselines ~5
-# points below. Strategy k errs on sample i with seed s with probability
-# sigmoid(logit_k + u_i + w_ki + v_ks): u_i shared by all (hard samples are hard for all), w_ki
-# the strategy's own difficulty of the sample, v_ks the seed's effect, drawn from the regime.
+# A family of comparisons as the default run's (`fusion.comparison.claims`): 9 fusion strategies at
+# three accuracy levels (~99.6, ~99.3, ~98.9%: differences of 0.3-0.7 points) and 2 baselines ~5
+# points below. Strategy k errs on sample i with seed s with probability sigmoid(logit_k + u_i +
+# w_ki + v_ks): u_i shared by all (hard samples are hard for all), w_ki the strategy's own
+# difficulty of the sample, v_ks the seed's effect, drawn from the regime.
 FAMILY_LOGITS = (-7.2, -7.2, -7.2, -6.5, -6.5, -6.0, -6.0, -7.2, -6.5, -4.2, -4.2)
 BASELINES = (9, 10)
 UNSTABLE = (7, 8)  # the strategies that collapse (or spread wider), twins of stable ones

@@ -1,4 +1,4 @@
-"""Per-channel statistics of the train split, for `fusion.normalize.Normalizer`.
+"""Per-channel statistics of the train split, for `fusion.data.normalize.Normalizer`.
 
 RGB is measured in [0, 1]. XYZ is measured over valid returns only (a = 1): a missing return
 sits at the max range and would otherwise dominate the statistics. The alpha channel is

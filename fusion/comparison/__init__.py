@@ -1,0 +1,2 @@
+"""Comparison: intervals over seeds and test samples, the verdicts, which strategy to use, the
+tables, findings and figures."""

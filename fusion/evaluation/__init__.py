@@ -1,0 +1,2 @@
+"""Evaluation: metrics, calibration and cost of a trained model, and its accuracy under the
+fault suite (`fusion.faults`)."""
