@@ -184,7 +184,8 @@ def _verbatim(root: Path, path: str, start: str) -> str:
     block, with the output's first line (its date and machine)."""
     text = (root / path).read_text().splitlines()
     first = next(i for i, line in enumerate(text) if line.startswith(start))
-    body = [line.rstrip() for line in text[first:] if line.strip()]
+    end = next((i for i in range(first, len(text)) if not text[i].strip()), len(text))
+    body = [line.rstrip() for line in text[first:end]]
     return "\n".join(["```", *body, "```", "", f"From `{path}` ({text[0].lstrip('# ')})."])
 
 
