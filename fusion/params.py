@@ -71,19 +71,19 @@ class SyntheticParams:
     ambient: tuple[float, float] = (0.05, 0.3)
 
 
-# Named presets of `synthetic` (README, "The synthetic renderer"): a scenario's values, which the
-# keys set in params.yaml override. Each lists the keys it changes from the defaults above.
+# Named presets of `synthetic` (docs/data.md, "The synthetic renderer"): a scenario's values, which
+# the keys set in params.yaml override. Each lists the keys it changes from the defaults above.
 SCENARIOS: dict[str, dict] = {
     # Sensor-failure benchmark: large centred objects on pixel-aligned grids, and 10% of frames
     # that lose the camera and 10% the LiDAR, so that neither modality alone is enough.
     "failures": {},
-    # The course's real data set, calibrated to its published figures and to real frames
-    # recovered from published plots (README: real vs generated): small objects 23.5-29.5 m away,
-    # off-centre but inside the field of view; lit from the upper left and a little in front,
-    # within 15 degrees of one direction (spheres show a compact lit disc, cubes graded faces),
-    # Lambertian in pastel colours, gamma-encoded; on a camera grid that is not the LiDAR's (the
-    # range image is the picture transposed, mirrored and zoomed ~1.5x, as fitted to real
-    # pairs); no injected failures or noise beyond a faint camera noise.
+    # The course's real data set, calibrated to its published figures and to real frames recovered
+    # from published plots (docs/data.md: real vs generated): small objects 23.5-29.5 m away,
+    # off-centre but inside the field of view; lit from the upper left and a little in front, within
+    # 15 degrees of one direction (spheres show a compact lit disc, cubes graded faces), Lambertian
+    # in pastel colours, gamma-encoded; on a camera grid that is not the LiDAR's (the range image is
+    # the picture transposed, mirrored and zoomed ~1.5x, as fitted to real pairs); no injected
+    # failures or noise beyond a faint camera noise.
     "course": {
         "centre_offset": 0.65,
         "distance": [23.5, 29.5],
