@@ -11,6 +11,7 @@ it comes from, and that file names its machine and command.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from collections.abc import Callable
@@ -73,6 +74,12 @@ def ece_coverage(root: Path) -> str:
                                   f"{text[1].lstrip('# ').split(';')[0]})."])
 
 
+def _percent(row, metric: str, scale: float = 100, digits: int = 1) -> str:
+    """A metric's mean [interval] from a comparison.csv row, scaled (default: percent)."""
+    low, high = row[f"{metric}_ci_low"], row[f"{metric}_ci_high"]
+    return f"{scale * row[metric]:.{digits}f} [{scale * low:.{digits}f}, {scale * high:.{digits}f}]"
+
+
 @block("course-run")
 def course_run(root: Path) -> str:
     """The kept `course` run: each strategy's test accuracy and robustness with their
@@ -80,18 +87,15 @@ def course_run(root: Path) -> str:
     folder = "benchmarks/results/course_run"
     table = pd.read_csv(root / folder / "comparison.csv")
 
-    def cell(r, m: str) -> str:
-        return f"{100 * r[m]:.1f} [{100 * r[m + '_ci_low']:.1f}, {100 * r[m + '_ci_high']:.1f}]"
-
     lines = ["| strategy | seeds | test accuracy % | verdict | robustness camera % | verdict | "
              "robustness LiDAR % | verdict | s / epoch |",
              "|---|---:|---:|---|---:|---|---:|---|---:|"]
     for _, r in table.iterrows():
         verdicts = [r[f"tier_{m}"] if isinstance(r[f"tier_{m}"], str) else "–"
                     for m in ("test_accuracy", "robustness_rgb", "robustness_lidar")]
-        lines.append(f"| {r['strategy']} | {r['seeds']} | {cell(r, 'test_accuracy')} | "
-                     f"{verdicts[0]} | {cell(r, 'robustness_rgb')} | {verdicts[1]} | "
-                     f"{cell(r, 'robustness_lidar')} | {verdicts[2]} | "
+        lines.append(f"| {r['strategy']} | {r['seeds']} | {_percent(r, 'test_accuracy')} | "
+                     f"{verdicts[0]} | {_percent(r, 'robustness_rgb')} | {verdicts[1]} | "
+                     f"{_percent(r, 'robustness_lidar')} | {verdicts[2]} | "
                      f"{r['seconds_per_epoch']:.1f} |")
     findings = [line for line in (root / folder / "comparison.md").read_text().splitlines()
                 if line.startswith("- ")]
@@ -113,8 +117,6 @@ def fault_cost(root: Path) -> str:
 @block("scenarios-under-faults")
 def scenarios_under_faults(root: Path) -> str:
     """The default run (`course`) beside the kept `failures` run, under the fault suite."""
-    import json
-
     runs = {"course": "metrics/summary.json",
             "failures": "benchmarks/results/failures_run/summary.json"}
     summary = {k: json.loads((root / path).read_text()) for k, path in runs.items()}
@@ -199,17 +201,10 @@ def train_speed(root: Path) -> str:
     return _verbatim(root, "benchmarks/results/train_speed_cpu_24x24.txt", "strategy ")
 
 
-def _percent(row, metric: str, scale: float = 100, digits: int = 1) -> str:
-    low, high = row[f"{metric}_ci_low"], row[f"{metric}_ci_high"]
-    return f"{scale * row[metric]:.{digits}f} [{scale * low:.{digits}f}, {scale * high:.{digits}f}]"
-
-
 @block("headline")
 def headline(root: Path) -> str:
     """The default run in one table and three sentences, each sentence from verdicts or
     intervals, never from a ranking of means."""
-    import json
-
     table = pd.read_csv(root / "plots/comparison.csv")
     summary = json.loads((root / "metrics/summary.json").read_text())
     claims = pd.read_csv(root / "plots/comparison/claims.csv")
