@@ -37,6 +37,11 @@ def comparison(root: Path) -> str:
     return (root / "plots/comparison.md").read_text().strip()
 
 
+@block("comparison-source")
+def comparison_source(root: Path) -> str:
+    return f"From `plots/comparison.md` ({_default_run(root)})."
+
+
 @block("claims-simulation")
 def claims_simulation(root: Path) -> str:
     """The seed-variance methods in the simulated families, at 4 and 8 seeds."""
@@ -129,10 +134,12 @@ def scenarios_under_faults(root: Path) -> str:
         lines.append(f"| {name} | {100 * s['test_accuracy']:.1f} / {100 * f['test_accuracy']:.1f}"
                      f" | {100 * s['mRA']:.1f} / {100 * f['mRA']:.1f} | {s['mCE']:.2f} / "
                      f"{f['mCE']:.2f} | {' / '.join(below)} |")
-    return "\n".join(lines) + (f"\n\nFrom `{runs['course']}` (the default run) and "
-                               f"`{runs['failures']}` (the same commit with "
-                               "`-S synthetic.scenario=failures`; its params.yaml and "
-                               "comparison.md beside it).")
+    return "\n".join(lines) + (f"\n\nFrom `{runs['course']}` (the default run: "
+                               f"{_default_run(root)}) and "
+                               f"`{runs['failures']}` (`uv run dvc exp run -S "
+                               "synthetic.scenario=failures`, kept in commit 29617ca on the same "
+                               "machine; the default run's predictions are unchanged since; its "
+                               "params.yaml and comparison.md beside it).")
 
 
 @block("replication")
@@ -201,6 +208,15 @@ def train_speed(root: Path) -> str:
     return _verbatim(root, "benchmarks/results/train_speed_cpu_24x24.txt", "strategy ")
 
 
+def _default_run(root: Path) -> str:
+    """Where the kept default run comes from: its command, commit and machine."""
+    path = "benchmarks/results/default_run_output.txt"
+    header = (root / path).read_text().splitlines()[0].lstrip("# ")
+    machine = header.split(";")[0].split(", ", 1)[1]
+    commit = header.split(" at ")[1].split()[0]
+    return f"`uv run dvc repro` at {commit} on an {machine}; `{path}`"
+
+
 @block("headline")
 def headline(root: Path) -> str:
     """The default run in one table and three sentences, each sentence from verdicts or
@@ -226,9 +242,11 @@ def headline(root: Path) -> str:
              f"fusion strategies are equivalent in accuracy within +-{delta:.1f} points and "
              f"{(pairs['verdict'] == 'better').sum()} differ")
     if equivalent == len(pairs):
+        widest = 100 * pairs[["ci_low", "ci_high"]].abs().to_numpy().max()
         clean = (f"On clean test data all {len(fusion)} fusion strategies are equivalent in "
-                 f"accuracy within +-{delta:.1f} points (every one of the {len(pairs)} pairs): "
-                 "the clean comparison is at the ceiling and says nothing about which to use")
+                 f"accuracy within +-{delta:.1f} points (every one of the {len(pairs)} pairs; "
+                 f"the widest simultaneous interval reaches {widest:.1f} points): the clean "
+                 "comparison is at the ceiling and says nothing about which to use")
     counts = floor["verdict"].value_counts()
     faults = (f"Under the fault suite ({floor['fault'].nunique()} faults of the camera, the LiDAR "
               f"and their alignment), a fusion strategy is below its better single sensor in "
@@ -243,7 +261,7 @@ def headline(root: Path) -> str:
     return "\n".join([*lines, "", f"{clean}. {faults}. {errors}.", "",
                       "From `plots/comparison.csv`, `metrics/summary.json`, "
                       "`plots/comparison/claims.csv` and `sensor_floor.csv` of the default run "
-                      "(`uv run dvc repro`; intervals 95%, verdicts simultaneous over the "
+                      f"({_default_run(root)}; intervals 95%, verdicts simultaneous over the "
                       "family, [docs/statistics.md](docs/statistics.md))."])
 
 
@@ -259,7 +277,7 @@ def recommendation(root: Path) -> str:
         lines.append(f"| {r['need']} | **{r['use'] or 'none'}** | {', '.join(others) or '–'} "
                      f"| {cost} |")
     return "\n".join(lines) + ("\n\nFrom `plots/comparison/recommendation.csv` of the default "
-                               "run (`uv run dvc repro`).")
+                               f"run ({_default_run(root)}).")
 
 
 @block("quickstart")
