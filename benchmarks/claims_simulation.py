@@ -18,6 +18,14 @@ where the truth is not, `equivalent` where the true difference is >= delta), the
 each pair's 95% interval by kind of pair, and the true `better` and `equivalent` verdicts per
 run.
 
+Then, for the collapse-prone regime, where the errors come from: a collapse-prone strategy
+whose seeds drew no collapse ((2/3)^S of runs) has data distributed exactly as its stable twin's
+(`TWINS`), so no method can tell them apart. The second table splits the runs by whether every
+collapse-prone strategy drew a collapse, and gives each method's floor: P(no collapse drawn)
+times the share of runs in which the twin gets a verdict that would be false for the
+collapse-prone strategy (`twin_false`). A method whose stable strategies get such verdicts as
+often cannot err less often in this regime, whatever its seed variance.
+
     uv run python benchmarks/claims_simulation.py | tee benchmarks/results/claims_simulation.txt
 """
 
@@ -31,8 +39,10 @@ from scipy import stats
 from fusion.comparison import claims
 from fusion.comparison.coverage import (
     BASELINES,
+    COLLAPSE,
     FAMILY_LOGITS,
     REGIMES,
+    TWINS,
     UNSTABLE,
     family_experiment,
     family_truths,
@@ -67,7 +77,12 @@ def kind(i: int, j: int) -> str:
     return "-".join(label)
 
 
-def score(method: str, found: claims.Claims, truth: np.ndarray) -> dict:
+def wrong(better: np.ndarray, equivalent: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """Verdicts that the true differences a - b contradict."""
+    return (better & (true <= 0)) | (equivalent & (np.abs(true) >= DELTA))
+
+
+def score(method: str, found: claims.Claims, truth: np.ndarray, effects: np.ndarray) -> dict:
     rows = found.rows
     a = rows["a"].str[1:].astype(int).to_numpy()
     b = rows["b"].str[1:].astype(int).to_numpy()
@@ -81,10 +96,45 @@ def score(method: str, found: claims.Claims, truth: np.ndarray) -> dict:
     half = stats.t.ppf(0.975, rows["df"]) * se
     covered = np.abs(d - true) <= half
     kinds = [kind(i, j) for i, j in zip(a, b, strict=True)]
-    false = (better & (true <= 0)) | (equivalent & (np.abs(true) >= DELTA))
-    return {"false": false.any(), "true_better": (better & (true > 0)).sum(),
+    twin_false = {}  # unstable k -> would a verdict of its twin's be false for k?
+    for k, twin in TWINS.items():
+        rest = ((a == twin) | (b == twin)) & (a != k) & (b != k)
+        swapped_a, swapped_b = np.where(a == twin, k, a), np.where(b == twin, k, b)
+        twin_false[k] = wrong(better, equivalent, truth[swapped_a] - truth[swapped_b])[rest].any()
+    return {"false": wrong(better, equivalent, true).any(),
+            "true_better": (better & (true > 0)).sum(),
             "true_equivalent": (equivalent & (np.abs(true) < DELTA)).sum(),
-            "covered": {k: covered[[x == k for x in kinds]] for k in set(kinds)}}
+            "covered": {k: covered[[x == k for x in kinds]] for k in set(kinds)},
+            "collapse_drawn": all((effects[k] > COLLAPSE / 2).any() for k in UNSTABLE),
+            "twin_false": twin_false}
+
+
+def coverage_by_kind(runs: list[dict]) -> str:
+    """The lowest coverage over kinds of pair, then the others."""
+    kinds = {k: np.mean(np.concatenate([r["covered"][k] for r in runs]))
+             for k in runs[0]["covered"]}
+    worst = min(kinds, key=kinds.get)
+    return f"{kinds[worst]:.3f} ({worst}; " + ", ".join(
+        f"{k} {v:.3f}" for k, v in sorted(kinds.items()) if k != worst) + ")"
+
+
+def collapse_table(scores: dict[str, list[dict]], seeds: int) -> None:
+    """The collapse-prone regime's runs split by whether every collapse-prone strategy drew a
+    collapse, and each method's floor from the twins."""
+    undrawn = (2 / 3) ** seeds  # P(a collapse-prone strategy's seeds draw no collapse)
+    print(f"\n## collapse-prone, by whether the seeds drew the collapses (a collapse drawn: effect "
+          f"> log(9) / 2 against N(0, 0.3) noise); floor = {undrawn:.3f} (no collapse in "
+          f"{seeds} seeds) x the share of runs in which a twin gets a verdict false for its "
+          f"collapse-prone strategy")
+    print("\n| method | every collapse-prone strategy drew a collapse | runs | family-wise error "
+          "| coverage of 95% pair intervals, lowest kind | floor |\n|---|---|---:|---:|---|---:|")
+    for method, runs in scores.items():
+        floor = max(undrawn * np.mean([r["twin_false"][k] for r in runs]) for k in TWINS)
+        for drawn in (True, False):
+            part = [r for r in runs if r["collapse_drawn"] == drawn]
+            print(f"| {method} | {'yes' if drawn else 'no'} | {len(part)} | "
+                  f"{np.mean([r['false'] for r in part]):.3f} | {coverage_by_kind(part)} | "
+                  f"{floor:.3f} |", flush=True)
 
 
 def main() -> None:
@@ -107,21 +157,20 @@ def main() -> None:
         scores = {m: [] for m in METHODS}
         rng = np.random.default_rng([7, args.seeds, list(REGIMES).index(regime)])
         for _ in range(args.experiments):
-            boot = family_experiment(rng, regime, args.seeds, args.samples)
+            boot, effects = family_experiment(rng, regime, args.seeds, args.samples)
             baselines = [boot.strategies[k] for k in BASELINES]
             for method, variance in METHODS.items():
                 found = claims.compare(boot, baselines, {"test_accuracy": DELTA},
                                        variance=variance, metrics=["test_accuracy"])
-                scores[method].append(score(method, found, truth))
+                scores[method].append(score(method, found, truth, effects))
         for method, runs in scores.items():
-            kinds = {k: np.mean(np.concatenate([r["covered"][k] for r in runs]))
-                     for k in runs[0]["covered"]}
-            worst = min(kinds, key=kinds.get)
             print(f"| {regime} | {method} | {np.mean([r['false'] for r in runs]):.3f} | "
-                  f"{kinds[worst]:.3f} ({worst}; " + ", ".join(
-                      f"{k} {v:.3f}" for k, v in sorted(kinds.items()) if k != worst) + ") | "
+                  f"{coverage_by_kind(runs)} | "
                   f"{np.mean([r['true_better'] for r in runs]):.1f} | "
                   f"{np.mean([r['true_equivalent'] for r in runs]):.1f} |", flush=True)
+        if regime == "collapse-prone":
+            collapse = scores
+    collapse_table(collapse, args.seeds)
 
 
 if __name__ == "__main__":

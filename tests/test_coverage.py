@@ -8,9 +8,21 @@ interval can see a collapse its seeds never showed), and >= 90% everywhere at th
 7 seeds.
 """
 
+import numpy as np
 import pytest
 
-from fusion.comparison.coverage import SCENARIOS, coverage, ece_coverage, true_accuracy
+from fusion.comparison.coverage import (
+    COLLAPSE,
+    FAMILY_LOGITS,
+    SCENARIOS,
+    TWINS,
+    UNSTABLE,
+    coverage,
+    ece_coverage,
+    family_experiment,
+    family_truths,
+    true_accuracy,
+)
 
 RECOMMENDED_SEEDS = 7
 
@@ -45,3 +57,23 @@ def test_the_ece_interval_covers_a_known_ece(ece):
     cell); these runs are smaller (75) and check >= 0.87."""
     coverage, width = ece_coverage(ece, samples=2400, experiments=75, resamples=300)
     assert coverage >= 0.87 and width < 0.02
+
+
+def test_a_collapse_prone_strategy_without_a_collapse_is_its_stable_twin():
+    """The claims simulation splits its runs by the drawn seed effects: they must be the ones
+    that made the accuracies (a collapsed seed is far worse than the strategy's others), and a
+    twin must be a stable strategy equal in law to the collapse-prone one when it is stable."""
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        boot, effects = family_experiment(rng, "collapse-prone", 4, 2400)
+        for k in UNSTABLE:
+            collapsed = effects[k] > COLLAPSE / 2
+            if collapsed.any() and not collapsed.all():
+                accuracy = boot.values[f"s{k}"]["test_accuracy"]
+                assert accuracy[collapsed].max() < accuracy[~collapsed].min() - 0.005
+    assert effects.shape == (len(FAMILY_LOGITS), 4)
+    truths = family_truths("near-normal")
+    for k, twin in TWINS.items():
+        assert k in UNSTABLE and twin not in UNSTABLE
+        assert FAMILY_LOGITS[k] == FAMILY_LOGITS[twin]
+        assert truths[k] == pytest.approx(truths[twin], abs=5e-5)  # Monte-Carlo error

@@ -87,13 +87,15 @@ def coverage(scenario: str, seeds: int, experiments: int = 400, samples: int = 6
 FAMILY_LOGITS = (-7.2, -7.2, -7.2, -6.5, -6.5, -6.0, -6.0, -7.2, -6.5, -4.2, -4.2)
 BASELINES = (9, 10)
 UNSTABLE = (7, 8)  # the strategies that collapse (or spread wider), twins of stable ones
+TWINS = {7: 0, 8: 3}  # an unstable strategy -> the stable one it equals in law when it is stable
 OWN_SPREAD = 1.0  # std of w_ki
+COLLAPSE = np.log(9.0)  # a collapsed seed's effect: ~9x the errors
 REGIMES: dict[str, Callable[[np.random.Generator, bool, int], np.ndarray]] = {
     "near-normal": lambda rng, unstable, s: rng.normal(0.0, 0.3, s),
     "skewed": lambda rng, unstable, s: rng.exponential(0.4, s) - 0.4,
     "unequal": lambda rng, unstable, s: rng.normal(0.0, 1.2 if unstable else 0.2, s),
     "collapse-prone": lambda rng, unstable, s: rng.normal(0.0, 0.3, s) + np.where(
-        unstable & (rng.random(s) < 1 / 3), np.log(9.0), 0.0),
+        unstable & (rng.random(s) < 1 / 3), COLLAPSE, 0.0),
 }
 
 
@@ -108,19 +110,23 @@ def family_truths(regime: str, draws: int = 1_000_000) -> np.ndarray:
 
 
 def family_experiment(rng: np.random.Generator, regime: str, seeds: int,
-                      samples: int) -> Bootstrap:
-    """One simulated run of the family: a fresh test set and fresh seeds; accuracy only."""
+                      samples: int) -> tuple[Bootstrap, np.ndarray]:
+    """One simulated run of the family: a fresh test set and fresh seeds; accuracy only. Also
+    returns the seeds' drawn effects v, (K, S), which the run's data only show through the
+    accuracies."""
     u = rng.normal(0.0, SAMPLE_SPREAD, samples)  # (N,)
     names = [f"s{k}" for k in range(len(FAMILY_LOGITS))]
-    correct = {}
+    correct, effects = {}, []
     for k, (name, logit) in enumerate(zip(names, FAMILY_LOGITS, strict=True)):
         w = rng.normal(0.0, OWN_SPREAD, samples)  # (N,)
         v = REGIMES[regime](rng, k in UNSTABLE, seeds)  # (S,)
         wrong = 1 / (1 + np.exp(-(logit + u + w + v[:, None])))  # (S, N)
         correct[name] = (rng.random(wrong.shape) >= wrong).astype(float)
-    return Bootstrap(names, {n: list(range(seeds)) for n in names},
+        effects.append(v)
+    boot = Bootstrap(names, {n: list(range(seeds)) for n in names},
                      {n: {"test_accuracy": c.mean(1)} for n, c in correct.items()}, {},
                      {n: {"test_accuracy": c} for n, c in correct.items()})
+    return boot, np.stack(effects)
 
 
 def ece_coverage(ece: float, spread: float = 0.0, samples: int = 2400, seeds: int = 4,
