@@ -2,13 +2,16 @@
 (`fusion.comparison.coverage.family_experiment`: 9 fusion strategies at three accuracy levels, 2
 baselines, test accuracy) in four regimes of seed variation (near-normal; skewed; unequal, two
 strategies with 6x the others' seed spread; collapse-prone, two strategies that lose ~5 points in
-one seed of three), scored for three methods:
+one seed of three), scored for five methods:
 
 - moderated with trend: each strategy's own seed variance, moderated across strategies
   relative to a rate's mean-variance trend (limma-trend; the default of
   `fusion.comparison.claims.compare`);
 - moderated: the same without the trend (limma's squeezeVar);
 - welch: each strategy's own sample variance, S - 1 df;
+- moderated with trend, pooled floor: never below the variance pooled over the strategies on
+  the trend's scale (every strategy as uncertain as the family's seeds taken together: the
+  conservative answer to a collapse that some strategy's seeds may hide);
 - pooled + margin: one variance pooled over the strategies, and a claim only when its interval
   clears 0 by t_0.95(df) sqrt(2) se_seed (the method of 81e1707; here with the analytic
   test-set term, so that only the seed variance differs).
@@ -67,8 +70,17 @@ def pooled(variances: np.ndarray, dfs: np.ndarray, means: np.ndarray
     return np.full_like(variances, (variances * dfs).sum() / total), np.full_like(dfs, total)
 
 
+def pooled_floor(variances: np.ndarray, dfs: np.ndarray, means: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    own, own_dfs = claims.moderated_with_trend(variances, dfs, means)
+    trend = claims.rate_trend(means)
+    floor, floor_dfs = pooled(variances / trend, dfs, means)
+    return np.maximum(own, floor * trend), np.where(floor * trend > own, floor_dfs, own_dfs)
+
+
 METHODS = {"moderated with trend": claims.moderated_with_trend, "moderated": moderated,
-           "welch": welch, "pooled + margin": pooled}
+           "welch": welch, "moderated with trend, pooled floor": pooled_floor,
+           "pooled + margin": pooled}
 
 
 def kind(i: int, j: int) -> str:

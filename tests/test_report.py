@@ -205,6 +205,11 @@ def test_collapses_are_reported_with_their_interval(summary):
                  "rgb_only": (0, 4, 0.0, 0.602)}
     text = " ".join(report.findings(summary, claims_of([]), [], {}, {}, collapsed=collapsed))
     assert "late 1 of 4 (25%, [1, 81]); none in early, rgb_only (0 of 4 each, [0, 60])" in text
+    # (3/4)^4: four seeds of a strategy collapsing in one seed of four draw no collapse
+    assert "as often as late shows none in 4 seeds with probability 32%" in text
+    stable = {n: (0, 4, 0.0, 0.602) for n in collapsed}
+    text = " ".join(report.findings(summary, claims_of([]), [], {}, {}, collapsed=stable))
+    assert "as often as" not in text
 
 
 def test_severity_table_combines_the_seeds_spread_and_the_cells_binomial_noise():

@@ -332,9 +332,17 @@ def _collapse_line(collapsed: Mapping[str, tuple[int, int, float, float]],
         text.append(f"none in {', '.join(rest)}" + (
             f" (0 of {counts.pop()[0]} each, [0, {100 * collapsed[rest[0]][3]:.0f}])"
             if len(counts) == 1 else ""))
+    hidden = ""
+    if some and rest:  # what "none" cannot rule out: a collapse its seeds happened not to draw
+        rate = sum(c[0] for c in some.values()) / sum(c[1] for c in some.values())
+        fewest = min(collapsed[n][1] for n in rest)
+        hidden = (f" A strategy that collapses as often as {', '.join(some)} shows none in "
+                  f"{fewest} seeds with probability {100 * (1 - rate) ** fewest:.0f}%, and then "
+                  "its seeds look stable: verdicts on a strategy without a collapse assume it "
+                  "has none to hide (docs/statistics.md).")
     return [f"Seed collapses (a seed more than {100 * points:.1f} points below its strategy's "
             "median test accuracy; the rate with its 95% Clopper-Pearson interval): "
-            + "; ".join(text) + ". A strategy can be given more seeds of its own "
+            + "; ".join(text) + "." + hidden + " A strategy can be given more seeds of its own "
             "(`strategies.<name>.seeds`) to narrow its rate and its intervals."]
 
 
