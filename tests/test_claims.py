@@ -14,6 +14,7 @@ from fusion.comparison.claims import (
     compare,
     detectable,
     direction,
+    error_agreement,
     holm,
     moderated,
     moderated_with_trend,
@@ -184,23 +185,67 @@ def test_one_seed_strategies_are_not_ranked():
 
 
 def test_detectable_difference_against_its_closed_form_and_its_power():
-    """Known variance (df infinite): (z_{1 - a/2} + z_power) se; a difference that size is
+    """Known variance (df infinite), far from the ceiling (n so large that the disagreements
+    of the difference add nothing): (z_{1 - a/2} + z_power) se; a difference that size is
     found (the interval excludes 0) in 80% of draws."""
     level, se = 0.999, 0.002
-    mde = detectable(se, np.inf, level)
+    mde = detectable(0.0, se, 10**12, np.inf, level)
     assert mde == pytest.approx((stats.norm.ppf(0.9995) + stats.norm.ppf(0.8)) * se)
     draws = np.random.default_rng(0).normal(mde, se, 200_000)
     assert np.mean(np.abs(draws) > stats.norm.ppf(0.9995) * se) == pytest.approx(0.8, abs=0.005)
-    assert detectable(se, 3, level) > mde  # few df cost power
+    assert detectable(0.0, se, 10**12, 3, level) > mde  # few df cost power
+
+
+def test_detectable_at_the_ceiling_counts_the_disagreements_of_the_difference():
+    """Two strategies right on every sample: the run's own test-set variance is ~0, but a true
+    difference d means disagreeing on a share d of the samples, variance d (1 - d) / n (seeds
+    erring on the same samples). The interval excludes 0 beyond t = z^2 / (n + z^2), so d =
+    t + z_power sqrt(d (1 - d) / n), a quadratic; with seeds erring independently a mean over
+    S seeds keeps 1 / S of the variance. Such a difference, drawn as that many disagreements,
+    is found in about 80% of runs."""
+    level, n = 0.999, 2400
+    z, power = stats.norm.ppf(0.9995), stats.norm.ppf(0.8)
+
+    def closed_form(kept: float) -> float:
+        t, c = z**2 * kept / (n + z**2 * kept), power**2 * kept / n
+        return ((2 * t + c) + np.sqrt((2 * t + c) ** 2 - 4 * (1 + c) * t**2)) / (2 * (1 + c))
+
+    mde = detectable(0.0, 1e-9, n, np.inf, level)
+    assert mde == pytest.approx(closed_form(1.0), rel=1e-6)
+    independent = detectable(0.0, 1e-9, n, np.inf, level, rho=0.0, seeds=4)
+    assert independent == pytest.approx(closed_form(0.25), rel=1e-6)
+    x = np.random.default_rng(1).random((20_000, n)) < mde  # (runs, n): the disagreements
+    se = np.sqrt(x.var(axis=1, ddof=1) / n)
+    assert np.mean(x.mean(1) > z * se) == pytest.approx(0.8, abs=0.03)
+
+
+def test_error_agreement_is_the_share_of_per_sample_variance_that_seeds_share():
+    """Seeds erring on the same samples: 1; independently: 0 (the raw ratio would be 1 / S);
+    a common part of known share: that share."""
+    rng = np.random.default_rng(2)
+    hard = rng.random(20_000) < 0.05  # (N,)
+    cases = {"same": np.tile(hard, (4, 1)), "independent": rng.random((4, 20_000)) < 0.05,
+             "half": np.where(rng.random((4, 20_000)) < 0.5, hard, rng.random((4, 20_000)) < 0.05)}
+    for name, rho in {"same": 1.0, "independent": 0.0, "half": 0.25}.items():
+        y = cases[name].astype(float)
+        boot = Bootstrap([name], {name: [0, 1, 2, 3]}, {name: {"test_accuracy": y.mean(1)}}, {},
+                         {name: {"test_accuracy": y}})
+        assert error_agreement(boot, "test_accuracy", [name]) == pytest.approx(rho, abs=0.03)
 
 
 def test_samples_needed_in_the_closed_form_case():
-    """No seed variance: N = ((z_{1 - a/2} + z_power) sigma / difference)^2, sigma^2 = n se^2."""
+    """No seed variance: N = ((z_{1 - a/2} + z_power) sigma / difference)^2, sigma^2 = n se^2
+    (above the disagreements' variance here); at the ceiling (se ~0) sigma^2 is that variance,
+    d (1 - d) with seeds erring on the same samples."""
     se_test, n, level = 0.003, 600, 0.99
-    need = seeds_needed(se_test, n, 0.0, 0.01, level, seeds=(4,))[4]
+    need = seeds_needed(se_test, n, 0.0, 0.01, level, seeds=(4,), rho=0.0)[4]
     sigma = se_test * np.sqrt(n)
-    expected = ((stats.norm.ppf(0.995) + stats.norm.ppf(0.8)) * sigma / 0.01) ** 2
-    assert need == pytest.approx(expected, rel=0.02)
+    k = stats.norm.ppf(0.995) + stats.norm.ppf(0.8)
+    assert need == pytest.approx((k * sigma / 0.01) ** 2, rel=0.02)
+    ceiling = seeds_needed(1e-9, n, 0.0, 0.01, level, seeds=(4,))[4]
+    z, p = stats.norm.ppf(0.995), 0.01  # against 0 (variance ~0 at the threshold) and p:
+    assert ceiling == pytest.approx((z**2 + stats.norm.ppf(0.8) * np.sqrt(  # n d = z^2 +
+        p * (1 - p)) * np.sqrt(ceiling)) / p, rel=0.02)  # z_power sqrt(n d (1 - d))
     noisy = seeds_needed(se_test, n, 2e-5, 0.01, level, seeds=(4, 16))
     assert noisy[4] == np.inf and noisy[16] < np.inf  # seed noise alone too large at 4 seeds
 

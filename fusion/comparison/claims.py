@@ -35,7 +35,9 @@ chosen by simulation against each strategy's raw variance (Welch) and the earlie
 pooled over strategies plus a replication margin (`benchmarks/claims_simulation.py`).
 
 `detectable` is the difference a comparison detects with probability `POWER` at the family's
-level, from the same standard error: what the run can resolve.
+level, from the same standard error, never below the test-set variance that a difference that
+size brings (the two must then disagree on at least that share of the samples): what the run
+can resolve.
 
 Strategies with fewer than two seeds are not ranked (their seed variation is unknown).
 """
@@ -194,10 +196,53 @@ def satterthwaite(parts: Sequence[tuple[float, float]]) -> float:
     return float(total**2 / sum(v**2 / df for v, df in parts if v > 0)) if total > 0 else np.inf
 
 
-def detectable(se: float, df: float, level: float, power: float = POWER) -> float:
-    """The true difference that an interval of confidence `level` (half-width t se) excludes 0
-    for with probability `power`: (t_{(1 + level) / 2} + t_{power}) se."""
-    return float((stats.t.ppf((1 + level) / 2, df) + stats.t.ppf(power, df)) * se)
+def error_agreement(boot: Bootstrap, metric: str, names: Sequence[str]) -> float:
+    """rho, the share of one seed's per-sample variance of `metric` that its strategy's seeds
+    have in common (an intraclass correlation, pooled over `names` in proportion to their
+    variance): 1 when every seed errs on the same samples, 0 when seeds err independently. A
+    mean over S seeds keeps rho + (1 - rho) / S of one seed's variance; 1 when nothing varies."""
+    common, total = 0.0, 0.0
+    for name in names:
+        y = boot.samples[name][metric]  # (S, N)
+        s, within = len(y), y.var(axis=1, ddof=1).mean()
+        if s < 2 or within == 0:
+            continue
+        kept = y.mean(0).var(ddof=1) / within  # rho + (1 - rho) / S in expectation
+        common += within * (kept - 1 / s) / (1 - 1 / s)
+        total += within
+    return float(np.clip(common / total, 0.0, 1.0)) if total else 1.0
+
+
+def disagreement_variance(difference: float, rho: float, seeds: int) -> float:
+    """The least per-sample variance of a paired difference that a true `difference` brings:
+    in each seed the two disagree on at least that share of the samples, d (1 - d), of which a
+    mean over `seeds` seeds keeps rho + (1 - rho) / seeds (`error_agreement`)."""
+    d = min(abs(difference), 1.0)
+    return (rho + (1 - rho) / seeds) * d * (1 - d)
+
+
+def detectable(se_seed: float, se_test: float, n: int, df: float, level: float,
+               rho: float = 1.0, seeds: int = 1, power: float = POWER) -> float:
+    """The smallest true difference d that an interval of confidence `level` excludes 0 for
+    with probability `power`, with the standard error se(d)^2 = se_seed^2 + max(se_test^2,
+    v(d) / n) of a difference d, v(d) its `disagreement_variance` over `seeds` seeds: an
+    observed difference is found beyond the threshold t = t_{(1 + level) / 2} se(t), and d =
+    t + t_power se(d) is found with probability `power` (null and alternative with their own
+    variance, as in the power of a test of two proportions); inf when no d <= 1 is."""
+    a, b = stats.t.ppf((1 + level) / 2, df), stats.t.ppf(power, df)
+
+    def se(d: float) -> float:
+        return float(np.sqrt(se_seed**2 + max(se_test**2, disagreement_variance(d, rho, seeds)
+                                              / n)))
+
+    if a * se(1.0) > 1.0:
+        return np.inf
+    threshold = optimize.brentq(lambda t: t - a * se(t), 1e-12, 1.0)
+
+    def gap(d: float) -> float:
+        return d - threshold - b * se(d)
+
+    return float(optimize.brentq(gap, threshold, 1.0)) if gap(1.0) >= 0 else np.inf
 
 
 def compare(boot: Bootstrap, baselines: Sequence[str], deltas: Mapping[str, float],
@@ -231,14 +276,17 @@ def compare(boot: Bootstrap, baselines: Sequence[str], deltas: Mapping[str, floa
                 family.append((kind, metric, a, b))
     level = 1 - alpha / max(len(family), 1)
     terms = {m: seed_terms(boot, m, among[m], variance) for m in best}
+    rho = {m: error_agreement(boot, m, among[m]) for m in best}
     rows = []
     for kind, metric, a, b in family:
         se_test, se_seed, df = standard_error(boot, a, b, metric, terms[metric])
         se = np.hypot(se_test, se_seed)
         d = float(boot.values[a][metric].mean() - boot.values[b][metric].mean())
         half = stats.t.ppf((1 + level) / 2, df) * se
+        n, seeds = boot.samples[a][metric].shape[1], min(len(boot.seeds[a]), len(boot.seeds[b]))
         rows.append((kind, metric, a, b, d, d - half, d + half, se_test, se_seed, df,
-                     deltas[metric], detectable(se, df, level),
+                     deltas[metric], detectable(se_seed, se_test, n, df, level, rho[metric],
+                                                seeds),
                      verdict(metric, d - half, d + half, deltas[metric])))
     table = pd.DataFrame(rows, columns=COLUMNS)
     return Claims(alpha, table, best, {m: _groups(table, m, among[m], best[m]) for m in best})
@@ -298,19 +346,22 @@ def collapses(accuracy: Mapping[str, Sequence[float]], points: float,
 
 def seeds_needed(se_test: float, n: int, seed_variance: float, difference: float,
                  level: float, seeds: Sequence[int] = (4, 8, 16, 32, 64),
-                 borrowed: float = 0.0) -> dict[int, float]:
+                 borrowed: float = 0.0, rho: float = 1.0) -> dict[int, float]:
     """Seeds per strategy -> test samples needed to detect `difference` with probability POWER
     at `level` (inf when the seeds alone cannot), scaling this run's variance components: the
-    test part as 1 / N from `se_test` at `n` samples, the seed part 2 v / S with S - 1 df plus
-    the `borrowed` prior df of the moderation."""
+    test part as 1 / N from `se_test` at `n` samples, never below the `disagreement_variance`
+    of `difference` at S seeds (errors shared across seeds as `rho`), the seed part 2 v / S
+    with S - 1 df plus the `borrowed` prior df of the moderation."""
     out = {}
     grid = np.log(np.geomspace(2, 1e7, 300))  # the df fall as N grows: not monotone, so scan
     for s in seeds:
         def gap(log_n: float, s: int = s) -> float:
-            parts = [(se_test**2 * n / np.exp(log_n), np.exp(log_n) - 1)]
+            size = np.exp(log_n)
+            parts = [(se_test**2 * n / size, size - 1)]
             parts += [(seed_variance / s, s - 1 + borrowed)] * 2
-            se = np.sqrt(sum(v for v, _ in parts))
-            return detectable(se, satterthwaite(parts), level) - difference
+            found = detectable(np.sqrt(2 * seed_variance / s), np.sqrt(parts[0][0]), size,
+                               satterthwaite(parts), level, rho, s)
+            return min(found, 1.0) - difference
 
         below = [i for i, x in enumerate(grid) if gap(x) <= 0]
         if not below:
@@ -329,8 +380,8 @@ def requirements(boot: Bootstrap, found: Claims, targets: Mapping[str, float] = 
                  ) -> dict[str, tuple[float, dict[int, float]]]:
     """metric -> (target difference, seeds -> test samples needed to detect it), for two
     fusion strategies with the median moderated seed variance of the metric (and its borrowed
-    df) and the median test-set term of the comparisons between fusion strategies, at the
-    family's level."""
+    df), the median test-set term of the comparisons between fusion strategies and the run's
+    `error_agreement`, at the family's level."""
     out = {}
     for metric, difference in targets.items():
         rows = found.rows[found.rows["metric"] == metric]
@@ -343,8 +394,9 @@ def requirements(boot: Bootstrap, found: Claims, targets: Mapping[str, float] = 
                                     for k, (_, df) in terms.items()]))
         fusion = rows[rows["kind"] != "baseline"]
         n = boot.samples[names[0]][metric].shape[1]
-        out[metric] = (difference, seeds_needed(float(fusion["se_test"].median()), n, variance,
-                                                difference, found.level, borrowed=borrowed))
+        out[metric] = (difference, seeds_needed(
+            float(fusion["se_test"].median()), n, variance, difference, found.level,
+            borrowed=borrowed, rho=error_agreement(boot, metric, names)))
     return out
 
 

@@ -234,7 +234,8 @@ def _metric_lines(summary: Mapping[str, dict], claims: Claims, baselines: Sequen
                    f"collapsed seed (median of {len(between)} comparisons); "
                    if len(between) else "")
         lines.append(f"Detectable in {label}{scope} with {100 * POWER:.0f}% probability, from "
-                     f"this run's seed and test-set variance: {typical}"
+                     "this run's seed and test-set variance and the disagreements a difference "
+                     f"that size brings: {typical}"
                      f"{100 * rows['detectable'].min():.1f}-{100 * rows['detectable'].max():.1f} "
                      f"points over all {len(rows)}.")
     return lines
