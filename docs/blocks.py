@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from fusion import params
+
 ROOT = Path(__file__).resolve().parents[1]
 BLOCKS: dict[str, Callable[[Path], str]] = {}
 MARKED = re.compile(r"(<!-- (?P<name>[\w-]+):start -->\n)(?P<body>.*?)(<!-- (?P=name):end -->)",
@@ -225,12 +227,29 @@ def train_speed(root: Path) -> str:
 
 
 def _default_run(root: Path) -> str:
-    """Where the kept default run comes from: its command, commit and machine."""
+    """Where the kept default run comes from: its command, commit and machine, and the later
+    run of its comparison stages alone."""
     path = "benchmarks/results/default_run_output.txt"
     header = (root / path).read_text().splitlines()[0].lstrip("# ")
     machine = header.split(";")[0].split(", ", 1)[1]
     commit = header.split(" at ")[1].split()[0]
-    return f"`uv run dvc repro` at {commit} on an {machine}; `{path}`"
+    rerun = "benchmarks/results/aggregate_rerun.txt"  # a later run of aggregate and export only
+    at = (root / rerun).read_text().splitlines()[0].split(" at ")[1].split()[0]
+    return (f"`uv run dvc repro` at {commit} on an {machine}; `{path}`; aggregate and export "
+            f"re-run at {at} on its predictions, `{rerun}`")
+
+
+@block("resolve")
+def resolve(root: Path) -> str:
+    """What the default run can resolve: its findings' lines on the detectable difference in
+    test accuracy and on the seeds and test samples a given difference needs."""
+    findings = (root / "plots/comparison.md").read_text().splitlines()
+    lines = [f[2:] for f in findings
+             if f.startswith(("- Detectable in test accuracy", "- To detect with"))]
+    run = params.load(root / "params.yaml")
+    return "\n\n".join([*lines, f"This run has {len(run.train.seeds)} seeds and "
+                                 f"{int(run.split.test):,} test samples. From "
+                                 f"`plots/comparison.md` ({_default_run(root)})."])
 
 
 @block("headline")
