@@ -153,7 +153,8 @@ def test_the_findings_say_what_the_run_can_detect_and_would_need(summary):
     needs = {"test_accuracy": (0.01, {4: 2400.0, 8: float("inf")})}
     text = " ".join(report.findings(summary, found, [], {}, {}, needs=needs))
     assert "Detectable in test accuracy with 80% probability, from this run's seed and " \
-        "test-set variance: 2.0 points between two fusion strategies with no collapsed seed " \
+        "test-set variance and the disagreements a difference that size brings: 2.0 points " \
+        "between two fusion strategies with no collapsed seed " \
         "(median of 1 comparisons); 2.0-2.0 points over all 1." in text
     assert "1 point of test accuracy: 4 seeds 2,400 test samples, 8 seeds: not reachable" in text
 
