@@ -157,6 +157,12 @@ def test_the_findings_say_what_the_run_can_detect_and_would_need(summary):
         "between two fusion strategies with no collapsed seed " \
         "(median of 1 comparisons); 2.0-2.0 points over all 1." in text
     assert "1 point of test accuracy: 4 seeds 2,400 test samples, 8 seeds: not reachable" in text
+    rows = [("best", "test_accuracy", "late", "early", 0.005, -0.5, 0.5)]
+    found = claims_of(rows, {"test_accuracy": "late"},
+                      {"test_accuracy": {"late": "top", "early": "inconclusive"}})
+    found.rows["detectable"] = np.inf  # too few samples for any difference
+    text = " ".join(report.findings(summary, found, [], {}, {}))
+    assert "brings: beyond 100 points between two fusion strategies" in text
 
 
 def test_a_stability_sentence_needs_a_heterogeneity_test(summary):

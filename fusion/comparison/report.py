@@ -230,15 +230,19 @@ def _metric_lines(summary: Mapping[str, dict], claims: Claims, baselines: Sequen
         lines.append("; ".join(parts) + " (each: difference from the best).")
         stable = [n for n in fusion if n not in unstable]
         between = rows[rows["a"].isin(stable) & rows["b"].isin(stable)]["detectable"]
-        typical = (f"{100 * between.median():.1f} points between two fusion strategies with no "
-                   f"collapsed seed (median of {len(between)} comparisons); "
+        typical = (f"{_detectable(between.median())} points between two fusion strategies "
+                   f"with no collapsed seed (median of {len(between)} comparisons); "
                    if len(between) else "")
         lines.append(f"Detectable in {label}{scope} with {100 * POWER:.0f}% probability, from "
                      "this run's seed and test-set variance and the disagreements a difference "
-                     f"that size brings: {typical}"
-                     f"{100 * rows['detectable'].min():.1f}-{100 * rows['detectable'].max():.1f} "
-                     f"points over all {len(rows)}.")
+                     f"that size brings: {typical}{_detectable(rows['detectable'].min())}-"
+                     f"{_detectable(rows['detectable'].max())} points over all {len(rows)}.")
     return lines
+
+
+def _detectable(difference: float) -> str:
+    """A detectable difference in points; `claims.detectable` is inf when none up to 100 is."""
+    return f"{100 * difference:.1f}" if np.isfinite(difference) else "beyond 100"
 
 
 def _equivalent_set(claims: Claims, metric: str, names: Sequence[str]) -> list[str]:
