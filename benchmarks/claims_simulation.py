@@ -29,7 +29,10 @@ times the share of runs in which the twin gets a verdict that would be false for
 collapse-prone strategy (`twin_false`). A method whose stable strategies get such verdicts as
 often cannot err less often in this regime, whatever its seed variance.
 
-    uv run python benchmarks/claims_simulation.py | tee benchmarks/results/claims_simulation.txt
+    uv run python benchmarks/claims_simulation.py --seeds 4 \
+        | tee benchmarks/results/claims_simulation_4seeds.txt
+    uv run python benchmarks/claims_simulation.py --seeds 8 --experiments 500 \
+        | tee benchmarks/results/claims_simulation_8seeds.txt
 """
 
 import argparse

@@ -229,12 +229,13 @@ def train_speed(root: Path) -> str:
 def _default_run(root: Path) -> str:
     """Where the kept default run comes from: its command, commit and machine, and the later
     run of its comparison stages alone."""
+    def header(path: str) -> str:  # "# <date>, <machine>; `dvc repro` at <commit> ..."
+        return (root / path).read_text().splitlines()[0].lstrip("# ")
+
     path = "benchmarks/results/default_run_output.txt"
-    header = (root / path).read_text().splitlines()[0].lstrip("# ")
-    machine = header.split(";")[0].split(", ", 1)[1]
-    commit = header.split(" at ")[1].split()[0]
     rerun = "benchmarks/results/aggregate_rerun.txt"  # a later run of aggregate and export only
-    at = (root / rerun).read_text().splitlines()[0].split(" at ")[1].split()[0]
+    machine = header(path).split(";")[0].split(", ", 1)[1]
+    commit, at = (header(p).split(" at ")[1].split()[0] for p in (path, rerun))
     return (f"`uv run dvc repro` at {commit} on an {machine}; `{path}`; aggregate and export "
             f"re-run at {at} on its predictions, `{rerun}`")
 

@@ -149,7 +149,7 @@ def moderated(variances: np.ndarray, dfs: np.ndarray) -> tuple[np.ndarray, np.nd
 
 def rate_trend(means: np.ndarray) -> np.ndarray:
     """[m (1 - m)]^2: a seed effect of fixed size on the logit scale moves a rate m by about
-    m (1 - m) times it, so seed variances shrink so towards the ceiling."""
+    m (1 - m) times it, so seed variances shrink as this towards the ceiling."""
     m = np.clip(means, 1e-3, 1 - 1e-3)
     return (m * (1 - m)) ** 2
 
